@@ -1,0 +1,220 @@
+// keel/connection.hpp — one connection interface over sqlite3 and libpq.
+//
+// SQL is written once with `?` positional or `:name` named placeholders; the
+// PostgreSQL driver rewrites them to `$n` with a lexer that leaves literals,
+// quoted identifiers, comments and dollar quotes alone. Values are always bound,
+// never spliced. Statements are prepared once per connection and cached.
+//
+// A Connection is used by one thread at a time; share a Database (keel/database.hpp),
+// not a Connection, between threads.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "keel/config.hpp"
+#include "keel/error.hpp"
+#include "keel/value.hpp"
+
+namespace keel {
+
+// Named parameters for `:name` placeholders, e.g. Named{{"id", 7}, {"who", "ann"}}.
+using Named = std::vector<std::pair<std::string, Value>>;
+
+// The parameters of one statement: positional (for `?`) or named (for `:name`).
+struct Params {
+  std::vector<Value> positional;
+  Named named;
+
+  Params() = default;
+  Params(std::initializer_list<Value> values) : positional(values) {}
+  Params(std::vector<Value> values) : positional(std::move(values)) {}
+  Params(Named values) : named(std::move(values)) {}
+  bool empty() const noexcept { return positional.empty() && named.empty(); }
+};
+
+namespace detail {
+// A backend's result stream; implemented in driver/.
+class Cursor {
+ public:
+  virtual ~Cursor() = default;
+  // Reads the next row into `row` (reusing its storage); false at the end.
+  virtual bool next(Row& row) = 0;
+};
+}  // namespace detail
+
+// The rows of one query, read from the backend one step at a time: memory does
+// not grow with the result. Iterate once; copy a Row to keep it.
+class Rows {
+ public:
+  Rows() = default;
+  // `keepalive` is released with the cursor (e.g. a pooled connection's lease).
+  explicit Rows(std::unique_ptr<detail::Cursor> cursor, std::shared_ptr<void> keepalive = {})
+      : cursor_(std::move(cursor)), keepalive_(std::move(keepalive)) {}
+  Rows(Rows&&) noexcept = default;
+  Rows& operator=(Rows&&) noexcept;
+  ~Rows();
+
+  // Advances to the next row; false when there is none.
+  bool next();
+  // The current row (valid until the next step).
+  const Row& row() const noexcept { return row_; }
+  // Reads every remaining row into memory.
+  std::vector<Row> all();
+  // The next row, or nullopt; the rest of the result is discarded.
+  std::optional<Row> one();
+
+  class iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = Row;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const Row*;
+    using reference = const Row&;
+    iterator() = default;
+    explicit iterator(Rows* rows) : rows_(rows) { ++*this; }
+    const Row& operator*() const { return rows_->row(); }
+    const Row* operator->() const { return &rows_->row(); }
+    iterator& operator++() {
+      if (!rows_->next()) rows_ = nullptr;
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const iterator& a, const iterator& b) { return a.rows_ == b.rows_; }
+
+   private:
+    Rows* rows_ = nullptr;
+  };
+  iterator begin() { return cursor_ ? iterator(this) : iterator(); }
+  iterator end() { return iterator(); }
+
+ private:
+  void close() noexcept;
+  std::unique_ptr<detail::Cursor> cursor_;
+  std::shared_ptr<void> keepalive_;
+  Row row_;
+};
+
+// What wal_checkpoint() asks SQLite for.
+enum class CheckpointMode { passive, full, restart, truncate };
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  virtual Backend backend() const noexcept = 0;
+
+  // Runs one statement and returns the number of rows it inserted, updated or
+  // deleted (0 for DDL).
+  virtual std::int64_t execute(std::string_view sql, const Params& params = {}) = 0;
+  // Runs one query and streams its rows. On PostgreSQL, starting another
+  // statement on this connection first reads the rest of an open result into memory.
+  virtual Rows query(std::string_view sql, const Params& params = {}) = 0;
+  // The first row of a query, or nullopt; the rest is discarded.
+  std::optional<Row> query_one(std::string_view sql, const Params& params = {});
+  // Runs a script of ;-separated statements without parameters (DDL, data fixes).
+  virtual void execute_script(std::string_view sql) = 0;
+  // The key of the last row inserted on this connection: SQLite's rowid,
+  // PostgreSQL's lastval(). Prefer RETURNING where the SQL is yours.
+  virtual std::int64_t last_insert_id() = 0;
+
+  // Starts a transaction, or a savepoint inside an open one. On SQLite the outer
+  // transaction is BEGIN IMMEDIATE: writers queue on the busy timeout instead of
+  // failing when a read lock cannot be upgraded.
+  void begin();
+  // Commits the innermost transaction or releases the innermost savepoint.
+  void commit();
+  // Rolls back the innermost transaction or savepoint.
+  void rollback();
+  // 0 outside a transaction, 1 inside, 2+ inside savepoints.
+  int transaction_depth() const noexcept { return depth_; }
+  // Runs fn() (or fn(*this)) inside begin()/commit(); rolls back and rethrows on an
+  // exception. Nested calls become savepoints, so an inner failure that is caught
+  // undoes only the inner work.
+  template <class F>
+  decltype(auto) transaction(F&& fn);
+
+  // True when the backend answers a trivial query now.
+  virtual bool ping() noexcept = 0;
+  // The backend's version string, e.g. "3.40.1" or "15.18".
+  virtual std::string server_version() = 0;
+  // SQLite: PRAGMA wal_checkpoint(mode) so the WAL does not grow unbounded.
+  // PostgreSQL: does nothing.
+  virtual void wal_checkpoint(CheckpointMode mode = CheckpointMode::passive) = 0;
+  // True while the backend holds an open transaction for this connection,
+  // whoever began it (also one begun with raw SQL).
+  virtual bool in_transaction() const noexcept = 0;
+  // True once the connection is known to be unusable (server gone, fatal error).
+  virtual bool broken() const noexcept = 0;
+  // Prepared statements currently cached on this connection.
+  virtual std::size_t cached_statements() const noexcept = 0;
+  // Drops every cached prepared statement (e.g. after schema changes).
+  virtual void clear_statement_cache() = 0;
+
+  // When this connection was opened (the pool recycles old ones).
+  std::chrono::steady_clock::time_point opened_at() const noexcept { return opened_at_; }
+  // Resets the transaction bookkeeping after the pool rolled back an abandoned
+  // transaction.
+  void reset_after_rollback() noexcept { depth_ = 0; }
+
+ protected:
+  Connection() = default;
+  // Runs a transaction-control statement: BEGIN, COMMIT, ROLLBACK, SAVEPOINT….
+  virtual void control(std::string_view sql) = 0;
+  // The statement that starts an outermost transaction.
+  virtual std::string_view begin_sql() const noexcept { return "BEGIN"; }
+
+ private:
+  int depth_ = 0;
+  std::chrono::steady_clock::time_point opened_at_ = std::chrono::steady_clock::now();
+};
+
+template <class F>
+decltype(auto) Connection::transaction(F&& fn) {
+  begin();
+  try {
+    if constexpr (std::is_invocable_v<F, Connection&>) {
+      if constexpr (std::is_void_v<std::invoke_result_t<F, Connection&>>) {
+        std::invoke(fn, *this);
+        commit();
+      } else {
+        auto result = std::invoke(fn, *this);
+        commit();
+        return result;
+      }
+    } else {
+      if constexpr (std::is_void_v<std::invoke_result_t<F>>) {
+        std::invoke(fn);
+        commit();
+      } else {
+        auto result = std::invoke(fn);
+        commit();
+        return result;
+      }
+    }
+  } catch (...) {
+    try {
+      if (transaction_depth() > 0) rollback();
+    } catch (...) {
+      // The original error is the one worth reporting.
+    }
+    throw;
+  }
+}
+
+// Opens a connection for `config` and applies its per-connection set-up (SQLite
+// PRAGMAs; PostgreSQL session settings, TimeZone=UTC). Throws ConnectionError
+// with the URL redacted; gives up after the connect timeout.
+std::unique_ptr<Connection> connect(const Config& config);
+
+}  // namespace keel

@@ -1,0 +1,2 @@
+// placeholder: replaced by the layer's implementation
+namespace keel {}
