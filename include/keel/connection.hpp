@@ -163,9 +163,9 @@ class Connection {
 
   // When this connection was opened (the pool recycles old ones).
   std::chrono::steady_clock::time_point opened_at() const noexcept { return opened_at_; }
-  // Resets the transaction bookkeeping after the pool rolled back an abandoned
-  // transaction.
-  void reset_after_rollback() noexcept { depth_ = 0; }
+  // Rolls back whatever transaction is open, also one begun with raw SQL, and
+  // forgets any savepoints (the pool calls this when a connection is returned).
+  void abandon_transaction();
 
  protected:
   Connection() = default;
