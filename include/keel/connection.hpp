@@ -156,6 +156,10 @@ class Connection {
   virtual bool in_transaction() const noexcept = 0;
   // True once the connection is known to be unusable (server gone, fatal error).
   virtual bool broken() const noexcept = 0;
+  // A cheap local check, no round trip: false when the server has visibly closed
+  // the connection (e.g. pg_terminate_backend). The pool's pre-ping uses it on
+  // every checkout and adds a real ping() only for connections idle a while.
+  virtual bool alive() noexcept = 0;
   // Prepared statements currently cached on this connection.
   virtual std::size_t cached_statements() const noexcept = 0;
   // Drops every cached prepared statement (e.g. after schema changes).
