@@ -115,6 +115,8 @@ struct ConfigSources {
   std::optional<std::string> file;          // YAML file; none: skip
   bool use_environment = true;              // read DATABASE_URL
   std::optional<std::string> explicit_url;  // e.g. --url; highest precedence
+  // Names explicit_url in errors and in Config::url_source (e.g. "--url").
+  std::string explicit_label = "--url";
 };
 
 // Applies default < file < DATABASE_URL < explicit URL.

@@ -1,0 +1,43 @@
+// driver/postgres/codec.hpp — Values to libpq parameters and result text to Values.
+//
+// Parameters go in text format (the server infers their types from the statement),
+// except Blobs, which go in binary so bytea needs no escaping. Results are read in
+// text format and decoded by the column's type OID. Internal.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "driver/placeholders.hpp"
+#include "keel/value.hpp"
+
+namespace keel::driver::pg {
+
+// The arrays PQsendQueryPrepared/PQsendQueryParams take, with their storage.
+struct EncodedParams {
+  std::vector<std::string> text;
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> formats;
+
+  int size() const noexcept { return static_cast<int>(values.size()); }
+};
+
+// Encodes `values` (in $n order); throws TypeError for a Text holding a NUL byte,
+// naming the parameter ($k or :name) and the statement.
+void encode_params(const std::vector<const Value*>& values, const Placeholders& placeholders,
+                   std::string_view sql, EncodedParams& out);
+
+// One Value in PostgreSQL's text input syntax (not for Blob or NULL).
+std::string to_pg_text(const Value& value);
+
+// The Value for one text-format field of type `type`. Dates and timestamps keel
+// cannot represent (±infinity, BC, years past 9999) come back as text, as the
+// server spelled them: reading one with get<Date>/get<Timestamp> then throws a
+// TypeError naming the column, instead of the whole row failing to decode.
+Value decode_value(Oid type, const char* data, int length);
+
+}  // namespace keel::driver::pg
