@@ -8,4 +8,5 @@
 #include "keel/error.hpp"
 #include "keel/instance_lock.hpp"
 #include "keel/pool.hpp"
+#include "keel/schema.hpp"
 #include "keel/value.hpp"

@@ -1,0 +1,2 @@
+// placeholder: replaced by the schema layer
+namespace keel::schema {}
