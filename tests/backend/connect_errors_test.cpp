@@ -14,41 +14,17 @@
 #include <fmt/format.h>
 
 #include "support/backend_test.hpp"
+#include "support/loopback.hpp"
 
 namespace keel {
 namespace {
+
+using testing::LoopbackSocket;
 
 using namespace std::chrono;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// A TCP socket bound to a free loopback port; listening or not.
-class LoopbackSocket {
- public:
-  explicit LoopbackSocket(bool listening) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
-        (listening && ::listen(fd_, 4) != 0)) {
-      ADD_FAILURE() << "cannot set up a loopback socket";
-    }
-    port_ = ntohs(addr.sin_port);
-  }
-  ~LoopbackSocket() { close(); }
-  void close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
 
 class ConnectErrorsTest : public testing::BackendTest {
  protected:

@@ -15,6 +15,7 @@
 
 #include "keel/instance_lock.hpp"
 #include "support/backend_test.hpp"
+#include "support/loopback.hpp"
 
 namespace keel {
 namespace {
@@ -213,19 +214,6 @@ TEST_P(ErrorsTest, FailedStatementLeavesStoredDataUntouched) {
   EXPECT_EQ(c->query_one("SELECT count(*) AS n FROM parent")->get<int>("n"), 1);
 }
 
-// A loopback port nobody listens on: bound, then closed.
-int closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 TEST_P(ErrorsTest, UnreachableDatabaseIsConnectionErrorNamingItWithoutThePassword) {
   Config bad = config();
@@ -236,7 +224,7 @@ TEST_P(ErrorsTest, UnreachableDatabaseIsConnectionErrorNamingItWithoutThePasswor
     where = "missing.db";
   } else {
     bad.url.host = "127.0.0.1";
-    bad.url.port = std::to_string(closed_port());
+    bad.url.port = std::to_string(testing::closed_loopback_port());
     bad.url.password = "s3cret-pw";
     bad.postgresql.connect_timeout_s = 2;
     where = bad.url.port;

@@ -11,41 +11,16 @@
 
 #include "keel/database.hpp"
 #include "support/backend_test.hpp"
+#include "support/loopback.hpp"
 
 namespace keel {
 namespace {
 
+using testing::LoopbackSocket;
+
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-// A TCP socket on 127.0.0.1 with a kernel-chosen port; closed on destruction.
-class LoopbackSocket {
- public:
-  // listening=true: the kernel completes every handshake (backlog) but nobody
-  // ever reads or writes — a server that accepts and never answers.
-  explicit LoopbackSocket(bool listening) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return;
-    socklen_t len = sizeof addr;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    if (listening) ::listen(fd_, 16);
-  }
-  ~LoopbackSocket() { close(); }
-  void close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
 
 class HealthTest : public testing::BackendTest {
  protected:

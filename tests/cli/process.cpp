@@ -159,20 +159,6 @@ ProcessResult run_keel(const std::vector<std::string>& args, const ProcessOption
   return run_process(keel_bin(), args, options);
 }
 
-int closed_loopback_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-    throw std::runtime_error(fmt::format("loopback socket: {}", std::strerror(errno)));
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 void write_file(const std::filesystem::path& path, std::string_view text) {
   std::ofstream f(path, std::ios::binary);
   f << text;

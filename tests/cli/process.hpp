@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "support/loopback.hpp"
+
 namespace keel::testing {
 
 struct ProcessOptions {
@@ -65,9 +67,6 @@ std::string example_bin();
 
 // Runs `keel args…` to completion.
 ProcessResult run_keel(const std::vector<std::string>& args, const ProcessOptions& options = {});
-
-// A loopback TCP port nothing listens on (bound, then closed).
-int closed_loopback_port();
 
 // Writes `text` to `path`.
 void write_file(const std::filesystem::path& path, std::string_view text);
