@@ -30,9 +30,10 @@ test: build
 sanitize: deps
 	scripts/sanitize
 
+# Per-operation ratios against the raw C APIs, into bench/results/.
 bench: deps
 	scripts/deps --bench
-	cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DKEEL_BUILD_BENCH=ON
+	cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DKEEL_BUILD_BENCH=ON -DKEEL_BUILD_TESTS=OFF
 	cmake --build build-bench -j $(JOBS)
 	scripts/run-bench build-bench
 

@@ -4,7 +4,7 @@
 // keel.yaml in the working directory, DATABASE_URL or --url move it elsewhere,
 // e.g. --url postgresql://app@127.0.0.1/app. Each run:
 //   1. takes the single-instance lock, so a second copy refuses to start;
-//   2. creates its two tables when missing;
+//   2. creates the tables of its schema file (examples/schema.yaml) when missing;
 //   3. records a new session, in one transaction;
 //   4. assigns the first session a voice with an upsert (insert the first time,
 //      update after that) and says which it was;
@@ -25,6 +25,10 @@
 
 #include "keel/keel.hpp"
 
+#ifndef KEEL_EXAMPLE_SCHEMA
+#define KEEL_EXAMPLE_SCHEMA "examples/schema.yaml"
+#endif
+
 namespace {
 
 constexpr int kExitOk = 0;
@@ -33,7 +37,8 @@ constexpr int kExitUsage = 2;
 constexpr int kExitAlreadyRunning = 3;
 
 constexpr const char* kUsage =
-    "usage: keel-example [--url URL] [--config FILE] [--hold SECONDS] [--lock NAME]\n"
+    "usage: keel-example [--url URL] [--config FILE] [--schema FILE] [--hold SECONDS]\n"
+    "                    [--lock NAME]\n"
     "\n"
     "Records a session, assigns it a voice (upsert) and prints what the database\n"
     "holds. Configuration: built-in default sqlite:///./data/app.db < --config FILE\n"
@@ -41,6 +46,8 @@ constexpr const char* kUsage =
     "\n"
     "  --url URL         database URL (sqlite:///path.db, postgresql://user@host/db)\n"
     "  --config FILE     YAML file with a `database:` section\n"
+    "  --schema FILE     schema whose missing tables are created (default: the\n"
+    "                    examples/schema.yaml this program was built from)\n"
     "  --hold SECONDS    keep running (and holding the instance lock) this long\n"
     "  --lock NAME       instance lock name (default keel-example); PostgreSQL\n"
     "                    advisory locks are per database, not per schema\n"
@@ -51,6 +58,7 @@ constexpr const char* kUsage =
 struct Options {
   std::optional<std::string> url;
   std::optional<std::string> config_file;
+  std::string schema_file = KEEL_EXAMPLE_SCHEMA;
   double hold_s = 0;
   std::string lock_name = "keel-example";
 };
@@ -68,6 +76,8 @@ Options parse_args(int argc, char** argv) {
       options.url = value();
     } else if (arg == "--config") {
       options.config_file = value();
+    } else if (arg == "--schema") {
+      options.schema_file = value();
     } else if (arg == "--lock") {
       options.lock_name = value();
     } else if (arg == "--hold") {
@@ -94,26 +104,24 @@ keel::Config load_config(const Options& options) {
   return keel::resolve_config(sources);
 }
 
-// Portable types by hand until the schema layer renders them: timestamp and json
-// are TEXT on SQLite, timestamptz and jsonb on PostgreSQL.
-void create_tables(keel::Database& db) {
-  bool pg = db.backend() == keel::Backend::postgresql;
-  const char* timestamp = pg ? "timestamptz" : "TEXT";
-  const char* json = pg ? "jsonb" : "TEXT";
+// Creates the tables of `meta` (read from `schema_file`) that the database does not
+// have yet (all of them the first time), in one transaction; the instance lock keeps
+// a second copy from racing this.
+void create_missing_tables(keel::Database& db, const keel::schema::MetaData& meta,
+                           const std::string& schema_file) {
   db.transaction([&](keel::Connection& c) {
-    c.execute(fmt::format(
-        "CREATE TABLE IF NOT EXISTS sessions ("
-        " id TEXT PRIMARY KEY,"
-        " created_at {} NOT NULL,"
-        " title TEXT NOT NULL,"
-        " metadata {})",
-        timestamp, json));
-    c.execute(fmt::format(
-        "CREATE TABLE IF NOT EXISTS voice_assignments ("
-        " session_id TEXT PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,"
-        " voice TEXT NOT NULL,"
-        " updated_at {} NOT NULL)",
-        timestamp));
+    keel::schema::MetaData live = keel::schema::reflect(c);
+    keel::schema::MetaData missing;
+    for (const keel::schema::Table& t : meta.tables)
+      if (live.table(t.name) == nullptr) missing.tables.push_back(t);
+    if (missing.tables.empty()) {
+      std::cout << fmt::format("schema: {} tables present ({})\n", meta.tables.size(),
+                               schema_file);
+      return;
+    }
+    keel::schema::create_all(c, missing);
+    std::cout << fmt::format("schema: created {} of {} tables from {}\n", missing.tables.size(),
+                             meta.tables.size(), schema_file);
   });
 }
 
@@ -123,6 +131,8 @@ keel::Timestamp now() {
 }
 
 int run(const Options& options) {
+  // A schema file with a mistake stops the program before the database is touched.
+  keel::schema::MetaData meta = keel::schema::load_schema_file(options.schema_file);
   keel::Database db(load_config(options));
   std::cout << fmt::format("database: {} ({})\n", db.config().url.redacted(),
                            db.config().url_source);
@@ -131,7 +141,7 @@ int run(const Options& options) {
   auto lock = db.instance_lock(options.lock_name);
   std::cout << fmt::format("instance lock: {}\n", lock->where());
 
-  create_tables(db);
+  create_missing_tables(db, meta, options.schema_file);
 
   // A new session and, for the first session, a voice — in one transaction each,
   // so a failure leaves nothing half-written.

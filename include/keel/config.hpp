@@ -90,6 +90,11 @@ struct Config {
   PostgresOptions postgresql;
   // Where `url` came from: "default", "path/keel.yaml:3", "DATABASE_URL", "--url".
   std::string url_source = "default";
+  // The file's `schema:` key (a sibling of the section), relative to the YAML file's
+  // directory; empty when not given.
+  std::string schema_file;
+  // The file's `migrations:` key, resolved the same way; empty when not given.
+  std::string migrations_dir;
 
   bool is_sqlite() const noexcept { return url.is_sqlite(); }
   bool is_postgresql() const noexcept { return url.is_postgresql(); }

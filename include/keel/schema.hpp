@@ -175,7 +175,7 @@ struct MetaData {
 //       .index("ix_sessions_created", {"created_at"});
 struct ColumnOptions {
   bool nullable = true;
-  std::optional<Default> server_default;
+  std::optional<Default> server_default{};  // {}: GCC 12 warns on {.nullable = false} without
   bool autoincrement = false;
 };
 class TableBuilder {
@@ -208,8 +208,10 @@ Default expression(std::string sql);
 
 // Fills default names, then checks the model: known types, unique names,
 // keys/indexes/FKs naming existing columns and tables, FK column counts and
-// types matching, autoincrement only on a single integer primary key.
-// Throws ConfigError naming the table and column.
+// types matching, autoincrement only on a single integer primary key. Also
+// canonicalises: primary-key columns become NOT NULL, a NULL literal default
+// becomes no default, and tables and their constraints and indexes are sorted
+// by name (columns keep their order). Throws ConfigError naming the table and column.
 void validate(MetaData& meta);
 
 // Reads schema.yaml (format: docs/schema.md) and validates it; errors name
@@ -258,10 +260,12 @@ struct AddUnique { std::string table; UniqueConstraint unique; };
 struct DropUnique { std::string table; UniqueConstraint unique; };
 struct AddCheck { std::string table; CheckConstraint check; };
 struct DropCheck { std::string table; CheckConstraint check; };
+// The primary key changes columns (or appears, or goes); nullopt for none.
+struct AlterPrimaryKey { std::string table; std::optional<PrimaryKey> from, to; };
 using Operation =
     std::variant<CreateTable, DropTable, RenameTable, AddColumn, DropColumn, AlterColumn,
                  RenameColumn, CreateIndex, DropIndex, AddForeignKey, DropForeignKey, AddUnique,
-                 DropUnique, AddCheck, DropCheck>;
+                 DropUnique, AddCheck, DropCheck, AlterPrimaryKey>;
 
 // One readable line, e.g. "add column sessions.title text NULL".
 std::string describe(const Operation& op);

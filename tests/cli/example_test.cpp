@@ -59,6 +59,7 @@ TEST_P(ExampleTest, RunsTwiceInsertingThenUpdatingTheVoice) {
   ASSERT_EQ(first.exit_code, 0) << describe(first);
   EXPECT_TRUE(contains(first.out, "recorded session-001")) << first.out;
   EXPECT_TRUE(contains(first.out, "(inserted by upsert)")) << first.out;
+  EXPECT_TRUE(contains(first.out, "schema: created 12 of 12 tables from")) << first.out;
   EXPECT_TRUE(contains(first.out, to_string(backend()))) << first.out;
   if (is_sqlite()) {
     EXPECT_TRUE(std::filesystem::is_regular_file(workdir_ / "data" / "app.db"))
@@ -72,6 +73,7 @@ TEST_P(ExampleTest, RunsTwiceInsertingThenUpdatingTheVoice) {
   EXPECT_TRUE(contains(second.out, "recorded session-002")) << second.out;
   EXPECT_TRUE(contains(second.out, "(updated by upsert)")) << second.out;
   EXPECT_TRUE(contains(second.out, "sessions: 2")) << second.out;
+  EXPECT_TRUE(contains(second.out, "schema: 12 tables present")) << second.out;
   EXPECT_EQ(second.err, "");
 
   // What the program wrote is in the database, as the types it declared.
@@ -119,6 +121,18 @@ TEST(ExampleUsageTest, HelpDocumentsOptionsAndExitCodes) {
   EXPECT_EQ(r.exit_code, 0) << describe(r);
   for (const char* text : {"--url", "--hold", "--config", "Exit codes", "3 another instance"})
     EXPECT_TRUE(contains(r.out, text)) << text << " missing from:\n" << r.out;
+}
+
+TEST(ExampleUsageTest, MissingSchemaFileExits2BeforeTouchingTheDatabase) {
+  auto dir = make_temp_dir();
+  ProcessOptions o;
+  o.cwd = dir;
+  o.env["DATABASE_URL"] = std::nullopt;
+  auto r = run_process(example_bin(), {"--schema", "missing.yaml"}, o);
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_TRUE(contains(r.err, "missing.yaml")) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "data")) << "created a database anyway";
+  std::filesystem::remove_all(dir);
 }
 
 TEST(ExampleUsageTest, UnknownArgumentExits2) {

@@ -411,6 +411,36 @@ TEST(ConfigTest, LoadConfigFileUsesThePathInMessagesAndSources) {
   }
 }
 
+TEST(ConfigTest, SchemaAndMigrationsPathsAreSiblingsOfTheSection) {
+  Config c = yaml(kDesignExample);
+  EXPECT_EQ(c.schema_file, "schema.yaml");
+  EXPECT_EQ(c.migrations_dir, "migrations/");
+  EXPECT_EQ(default_config().schema_file, "");
+  EXPECT_EQ(default_config().migrations_dir, "");
+  // Read without a database section too, and beside a nested section.
+  EXPECT_EQ(yaml("schema: db/schema.yaml\n").schema_file, "db/schema.yaml");
+  Config nested = yaml("myapp:\n  database: {url: sqlite:///n.db}\n  schema: s.yaml\n"
+                       "schema: not-this.yaml\n",
+                       "myapp.database");
+  EXPECT_EQ(nested.schema_file, "s.yaml");
+  EXPECT_EQ(nested.migrations_dir, "");
+}
+
+TEST(ConfigTest, SchemaAndMigrationsPathsAreRelativeToTheFile) {
+  TempDir dir;
+  std::string path = dir.write("keel.yaml", "schema: schema.yaml\nmigrations: /abs/migrations\n");
+  Config c = load_config_file(path);
+  EXPECT_EQ(c.schema_file, (dir.path() / "schema.yaml").string());
+  EXPECT_EQ(c.migrations_dir, "/abs/migrations");
+}
+
+TEST(ConfigTest, SchemaPathOfTheWrongTypeNamesLineAndKey) {
+  EXPECT_EQ(yaml_error("database: {}\nschema: [a, b]\n"),
+            "keel.yaml:2:9: key schema: expected a schema file path, got a list");
+  EXPECT_EQ(yaml_error("migrations: ''\n"),
+            "keel.yaml:1:13: key migrations: expected a non-empty path, got \"\"");
+}
+
 TEST(ConfigTest, EmptyFileIsTheDefault) {
   TempDir dir;
   EXPECT_EQ(load_config_file(dir.write("empty.yaml", "")).url.path, "./data/app.db");

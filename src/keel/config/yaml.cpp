@@ -344,6 +344,28 @@ void read_database(const Reader& r, const YAML::Node& node, const std::string& p
   config.url_source = r.line_of((engine ? *engine : fields.front()).key.Mark());
 }
 
+// The `schema:` and `migrations:` keys beside the section: paths relative to the
+// file's directory, so a keel.yaml works from any working directory.
+void read_paths(const Reader& r, const YAML::Node& parent, const std::string& parent_path,
+                Config& config) {
+  for (auto it = parent.begin(); it != parent.end(); ++it) {
+    if (!it->first.IsScalar()) continue;
+    const std::string& name = it->first.Scalar();
+    if (name != "schema" && name != "migrations") continue;
+    Entry e;
+    e.key = it->first;
+    e.value = it->second;
+    e.name = name;
+    e.path = parent_path.empty() ? name : fmt::format("{}.{}", parent_path, name);
+    std::string text =
+        r.text(e, name == "schema" ? "a schema file path" : "a migrations directory path");
+    if (text.empty()) r.expected(e, "a non-empty path");
+    std::filesystem::path p(text);
+    if (p.is_relative()) p = std::filesystem::path(r.origin()).parent_path() / p;
+    (name == "schema" ? config.schema_file : config.migrations_dir) = p.string();
+  }
+}
+
 Config load(const Reader& r, const YAML::Node& root, Config config, std::string_view section) {
   // Walk the dot path. yaml-cpp's Node::operator= assigns through to the tree, so
   // the cursor moves with reset().
@@ -360,6 +382,7 @@ Config load(const Reader& r, const YAML::Node& root, Config config, std::string_
       r.fail(node.Mark(), path.empty() ? std::string("(document)") : path,
              fmt::format("expected a mapping containing {}, got {}", part, Reader::describe(node)));
     }
+    if (pos > section.size()) read_paths(r, node, path, config);
     path = path.empty() ? std::string(part) : fmt::format("{}.{}", path, part);
     YAML::Node child;
     bool found = false;

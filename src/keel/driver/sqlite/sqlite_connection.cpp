@@ -53,6 +53,11 @@ ErrorKind classify(int code, const char* message) {
     case SQLITE_CONSTRAINT_UNIQUE:
     case SQLITE_CONSTRAINT_PRIMARYKEY: return ErrorKind::unique_violation;
     case SQLITE_CONSTRAINT_FOREIGNKEY: return ErrorKind::foreign_key_violation;
+    // ON DELETE/UPDATE RESTRICT runs as an internal trigger that RAISEs this message.
+    case SQLITE_CONSTRAINT_TRIGGER:
+      if (starts_with(message, "FOREIGN KEY constraint failed"))
+        return ErrorKind::foreign_key_violation;
+      break;
     case SQLITE_CONSTRAINT_NOTNULL: return ErrorKind::not_null_violation;
     case SQLITE_CONSTRAINT_CHECK: return ErrorKind::check_violation;
     case SQLITE_BUSY_SNAPSHOT: return ErrorKind::serialization_failure;
