@@ -245,23 +245,84 @@ MetaData reflect(Connection& conn);
 
 // Portable schema operations, as diff() produces them and migrations store them.
 // Every removing operation carries what it removes, so it can be reversed.
-struct CreateTable { Table table; };
-struct DropTable { Table table; };
-struct RenameTable { std::string from, to; };
-struct AddColumn { std::string table; Column column; };
-struct DropColumn { std::string table; Column column; };
-struct AlterColumn { std::string table; Column from, to; };  // type, nullability, default
-struct RenameColumn { std::string table, from, to; };
-struct CreateIndex { std::string table; Index index; };
-struct DropIndex { std::string table; Index index; };
-struct AddForeignKey { std::string table; ForeignKey fk; };
-struct DropForeignKey { std::string table; ForeignKey fk; };
-struct AddUnique { std::string table; UniqueConstraint unique; };
-struct DropUnique { std::string table; UniqueConstraint unique; };
-struct AddCheck { std::string table; CheckConstraint check; };
-struct DropCheck { std::string table; CheckConstraint check; };
+// Operations compare member by member.
+struct CreateTable {
+  Table table;
+  friend bool operator==(const CreateTable&, const CreateTable&) = default;
+};
+struct DropTable {
+  Table table;
+  friend bool operator==(const DropTable&, const DropTable&) = default;
+};
+struct RenameTable {
+  std::string from, to;
+  friend bool operator==(const RenameTable&, const RenameTable&) = default;
+};
+struct AddColumn {
+  std::string table;
+  Column column;
+  friend bool operator==(const AddColumn&, const AddColumn&) = default;
+};
+struct DropColumn {
+  std::string table;
+  Column column;
+  friend bool operator==(const DropColumn&, const DropColumn&) = default;
+};
+struct AlterColumn {
+  std::string table;
+  Column from, to;  // differing in type, nullability, default
+  friend bool operator==(const AlterColumn&, const AlterColumn&) = default;
+};
+struct RenameColumn {
+  std::string table, from, to;
+  friend bool operator==(const RenameColumn&, const RenameColumn&) = default;
+};
+struct CreateIndex {
+  std::string table;
+  Index index;
+  friend bool operator==(const CreateIndex&, const CreateIndex&) = default;
+};
+struct DropIndex {
+  std::string table;
+  Index index;
+  friend bool operator==(const DropIndex&, const DropIndex&) = default;
+};
+struct AddForeignKey {
+  std::string table;
+  ForeignKey fk;
+  friend bool operator==(const AddForeignKey&, const AddForeignKey&) = default;
+};
+struct DropForeignKey {
+  std::string table;
+  ForeignKey fk;
+  friend bool operator==(const DropForeignKey&, const DropForeignKey&) = default;
+};
+struct AddUnique {
+  std::string table;
+  UniqueConstraint unique;
+  friend bool operator==(const AddUnique&, const AddUnique&) = default;
+};
+struct DropUnique {
+  std::string table;
+  UniqueConstraint unique;
+  friend bool operator==(const DropUnique&, const DropUnique&) = default;
+};
+struct AddCheck {
+  std::string table;
+  CheckConstraint check;
+  friend bool operator==(const AddCheck&, const AddCheck&) = default;
+};
+struct DropCheck {
+  std::string table;
+  CheckConstraint check;
+  friend bool operator==(const DropCheck&, const DropCheck&) = default;
+};
 // The primary key changes columns (or appears, or goes); nullopt for none.
-struct AlterPrimaryKey { std::string table; std::optional<PrimaryKey> from, to; };
+struct AlterPrimaryKey {
+  std::string table;
+  std::optional<PrimaryKey> from, to;
+  friend bool operator==(const AlterPrimaryKey&, const AlterPrimaryKey&) = default;
+};
 using Operation =
     std::variant<CreateTable, DropTable, RenameTable, AddColumn, DropColumn, AlterColumn,
                  RenameColumn, CreateIndex, DropIndex, AddForeignKey, DropForeignKey, AddUnique,
@@ -275,5 +336,12 @@ std::string describe(const Operation& op);
 // defaults are compared as `backend` stores them, so a model and the same model
 // reflected from `backend` diff to nothing.
 std::vector<Operation> diff(const MetaData& from, const MetaData& to, Backend backend);
+
+// Changes `meta` into the model after `op`; throws UsageError naming describe(op) when
+// `op` does not fit (a missing table, an existing column, a column still in use…).
+// Call it as schema::apply: for an Operation, argument lookup also finds std::apply.
+void apply(MetaData& meta, const Operation& op);
+// The operation that undoes `op` (create ↔ drop, add ↔ drop, renames and alters swapped).
+Operation invert(const Operation& op);
 
 }  // namespace keel::schema

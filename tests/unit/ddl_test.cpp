@@ -136,7 +136,7 @@ TEST(DdlTest, EveryTypeOnSqlite) {
             "  \"uid\" UUID TEXT,\n"
             "  CONSTRAINT \"everything_pkey\" PRIMARY KEY (\"id\"),\n"
             "  CONSTRAINT \"everything_flag_bool\" CHECK (\"flag\" IN (0, 1)),\n"
-            "  CONSTRAINT \"everything_doc_json\" CHECK (json_valid(\"doc\"))\n"
+            "  CONSTRAINT \"everything_doc_json\" CHECK (\"doc\" IS NULL OR json_valid(\"doc\"))\n"
             ")");
 }
 
@@ -377,7 +377,7 @@ TEST(DdlTest, ImpliedChecksComeBeforeTheUsersChecksOnSqliteOnly) {
             "  \"on\" BOOLEAN,\n"
             "  \"meta\" JSON TEXT,\n"
             "  CONSTRAINT \"flags_on_bool\" CHECK (\"on\" IN (0, 1)),\n"
-            "  CONSTRAINT \"flags_meta_json\" CHECK (json_valid(\"meta\")),\n"
+            "  CONSTRAINT \"flags_meta_json\" CHECK (\"meta\" IS NULL OR json_valid(\"meta\")),\n"
             "  CONSTRAINT \"flags_on_set\" CHECK (\"on\" IS NOT NULL)\n"
             ")");
   EXPECT_EQ(create_one(t, kPg),

@@ -224,9 +224,8 @@ const std::vector<DiffCase>& cases() {
        {"drop foreign key posts (user_id) -> users (id) ON DELETE CASCADE",
         "drop index ix_posts_user on posts", "drop unique users (email)",
         "drop column posts.reviewer_id", "rename table users to accounts",
-        "create table audit (2 columns)", "add column accounts.bio text NULL",
-        "alter column accounts.active: NOT NULL -> NULL",
-        "add check posts.posts_title_nonempty: title <> ''",
+        "add column accounts.bio text NULL", "alter column accounts.active: NOT NULL -> NULL",
+        "add check posts.posts_title_nonempty: title <> ''", "create table audit (2 columns)",
         "create index ix_accounts_bio on accounts (bio)",
         "add foreign key posts (user_id) -> accounts (id) ON DELETE SET NULL"}},
   };

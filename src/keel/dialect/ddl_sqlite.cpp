@@ -125,7 +125,10 @@ class SqliteDdl final : public DdlRenderer {
       if (c.type.kind == TypeKind::boolean)
         out.push_back({fit_name(t.name + "_" + c.name + "_bool"), col + " IN (0, 1)"});
       else if (c.type.kind == TypeKind::json)
-        out.push_back({fit_name(t.name + "_" + c.name + "_json"), "json_valid(" + col + ")"});
+        // SQLite before 3.45 has json_valid(NULL) = 0, which would refuse NULL in a
+        // nullable json column.
+        out.push_back({fit_name(t.name + "_" + c.name + "_json"),
+                       col + " IS NULL OR json_valid(" + col + ")"});
     }
     return out;
   }

@@ -83,11 +83,15 @@ class Differ {
     created_tables();
     for (const auto& [fi, ti] : matched_) compare_table(fi, ti);
 
+    // Each operation comes after those it needs: a dropped table's foreign keys into
+    // a kept table go before that table loses the columns they reference, and a new
+    // table's foreign keys find the columns, keys and uniques they reference already
+    // added (PostgreSQL checks them at CREATE TABLE).
     std::vector<Operation> ops;
     for (auto* bucket :
-         {&drop_fks_, &drop_indexes_, &drop_constraints_, &drop_columns_, &drop_tables_,
-          &rename_tables_, &create_tables_, &rename_columns_, &add_columns_, &alter_columns_,
-          &alter_pks_, &add_constraints_, &create_indexes_, &add_fks_})
+         {&drop_fks_, &drop_indexes_, &drop_constraints_, &drop_pks_, &drop_tables_, &drop_columns_,
+          &rename_tables_, &rename_columns_, &add_columns_, &alter_columns_, &alter_pks_,
+          &add_constraints_, &create_tables_, &create_indexes_, &add_fks_})
       for (Operation& op : *bucket) ops.push_back(std::move(op));
     return ops;
   }
@@ -285,8 +289,22 @@ class Differ {
     std::optional<Names> pk_before, pk_after;
     if (f.primary_key) pk_before = new_columns(old_name, f.primary_key->columns);
     if (t.primary_key) pk_after = t.primary_key->columns;
-    if (pk_before != pk_after)
-      alter_pks_.push_back(AlterPrimaryKey{name, fo.primary_key, to.primary_key});
+    if (pk_before != pk_after) {
+      // A key on a column being dropped goes before the column (a column still in use
+      // cannot be dropped); the new key, which may use added columns, comes after them.
+      bool loses_column = f.primary_key && std::any_of(f.primary_key->columns.begin(),
+                                                       f.primary_key->columns.end(),
+                                                       [&](const std::string& c) {
+                                                         return !kept_columns.count(c);
+                                                       });
+      if (!loses_column) {
+        alter_pks_.push_back(AlterPrimaryKey{name, fo.primary_key, to.primary_key});
+      } else {
+        drop_pks_.push_back(AlterPrimaryKey{old_name, fo.primary_key, std::nullopt});
+        if (to.primary_key)
+          alter_pks_.push_back(AlterPrimaryKey{name, std::nullopt, to.primary_key});
+      }
+    }
 
     // Foreign keys, by (columns, referenced table, referenced columns).
     auto fk_key = [&](const ForeignKey& fk) {
@@ -373,9 +391,9 @@ class Differ {
   std::map<std::string, std::string> table_map_;                          // old → new name
   std::map<std::string, std::map<std::string, std::string>> column_map_;  // old table: old → new
 
-  std::vector<Operation> drop_fks_, drop_indexes_, drop_constraints_, drop_columns_, drop_tables_,
-      rename_tables_, create_tables_, rename_columns_, add_columns_, alter_columns_, alter_pks_,
-      add_constraints_, create_indexes_, add_fks_;
+  std::vector<Operation> drop_fks_, drop_indexes_, drop_constraints_, drop_pks_, drop_columns_,
+      drop_tables_, rename_tables_, create_tables_, rename_columns_, add_columns_, alter_columns_,
+      alter_pks_, add_constraints_, create_indexes_, add_fks_;
 };
 
 }  // namespace

@@ -112,7 +112,7 @@ std::unique_ptr<InstanceLock> lock_sqlite(const Config& config, std::string_view
   std::error_code ec;
   if (auto parent = path.parent_path(); !parent.empty())
     std::filesystem::create_directories(parent, ec);
-  std::string shown = std::filesystem::absolute(path, ec).string();
+  std::string shown = std::filesystem::absolute(path, ec).lexically_normal().string();
   if (shown.empty()) shown = path.string();
 
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -138,8 +138,7 @@ std::unique_ptr<InstanceLock> lock_sqlite(const Config& config, std::string_view
   std::string details =
       fmt::format("pid={}\nhost={}\nsince={}\n", ::getpid(), host_name(), format_timestamp(now));
   // Best effort: the flock is the lock, the text only explains it to a refused peer.
-  if (ftruncate(fd, 0) != 0 || pwrite(fd, details.data(), details.size(), 0) < 0) {
-  }
+  if (ftruncate(fd, 0) == 0) (void)!pwrite(fd, details.data(), details.size(), 0);
   return std::make_unique<SqliteLock>(std::string(name), shown, fd);
 }
 
