@@ -18,7 +18,7 @@ def raw_for(name):
 
 print("| benchmark | median (ns/op) | spread (cv) | ops/s | ratio to raw |")
 print("|---|---:|---:|---:|---:|")
-for name, t in med.items():
+for name, t in sorted(med.items()):
     raw = raw_for(name)
     ratio = f"{t / med[raw]:.2f}" if raw in med else "—"
     print(f"| {name.removeprefix('BM_')} | {t:,.0f} | {cv.get(name, 0) * 100:.1f}% | "
