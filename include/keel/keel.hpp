@@ -7,6 +7,7 @@
 #include "keel/dialect.hpp"
 #include "keel/error.hpp"
 #include "keel/instance_lock.hpp"
+#include "keel/migrate.hpp"
 #include "keel/pool.hpp"
 #include "keel/schema.hpp"
 #include "keel/value.hpp"

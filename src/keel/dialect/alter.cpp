@@ -144,4 +144,15 @@ std::string foreign_key_check_sql(Backend b) {
   return b == Backend::sqlite ? "PRAGMA foreign_key_check" : "";
 }
 
+std::vector<std::string> triggers_to_preserve(Connection& conn, const std::string& table) {
+  std::vector<std::string> out;
+  if (conn.backend() != Backend::sqlite) return out;
+  for (const Row& row : conn.query(
+           "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ? AND sql IS NOT "
+           "NULL ORDER BY name",
+           {table}))
+    out.push_back(row.get<std::string>(0));
+  return out;
+}
+
 }  // namespace keel::dialect

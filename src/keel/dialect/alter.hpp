@@ -25,6 +25,7 @@
 
 #include "ddl.hpp"
 #include "keel/config.hpp"
+#include "keel/connection.hpp"
 #include "keel/schema.hpp"
 
 namespace keel::dialect {
@@ -51,6 +52,9 @@ std::vector<std::string> migration_epilogue(Backend b);
 // it returns is a violation and the transaction must roll back. PostgreSQL: "" (FKs are
 // checked immediately).
 std::string foreign_key_check_sql(Backend b);
+// The CREATE TRIGGER statements a rebuild of `table` must re-create, read from the live
+// database (AlterContext::triggers). PostgreSQL alters tables in place: none.
+std::vector<std::string> triggers_to_preserve(Connection& conn, const std::string& table);
 
 // ---- shared by the backends' halves (alter_sqlite.cpp, alter_postgres.cpp) ----
 

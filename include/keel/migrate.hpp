@@ -1,0 +1,162 @@
+// keel/migrate.hpp — one migration history that runs on SQLite and PostgreSQL.
+//
+//   keel::Database db(keel::resolve_config({}));
+//   keel::migrate_to_head(db, "migrations/");   // at start-up, under the migration lock
+//
+// A history is a directory of revision files, one per revision ("<id>_<slug>.yaml"),
+// each naming its parent(s) and listing portable schema operations to upgrade and
+// to downgrade (format: docs/migrations.md). The database records what is applied
+// in keel_version: one row per applied revision, with when, how long it took and the
+// checksum of its file as applied, so a file edited afterwards is caught.
+//
+// Every revision runs in one transaction together with its keel_version row, so a
+// failure leaves schema and history exactly as they were. A whole run holds the
+// migration lock: a second migrator waits (bounded) and then finds nothing to do.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "keel/config.hpp"
+#include "keel/error.hpp"
+#include "keel/schema.hpp"
+
+namespace keel {
+class Database;
+}
+
+namespace keel::migrate {
+
+// Raw SQL, one script per dialect (the escape hatch for data migrations); "" does nothing.
+struct SqlStep {
+  std::string sqlite;
+  std::string postgresql;
+  friend bool operator==(const SqlStep&, const SqlStep&) = default;
+};
+// One item of a revision's upgrade or downgrade list.
+using Step = std::variant<schema::Operation, SqlStep>;
+
+// "add column t.c text NULL", or "sql" for a SqlStep.
+std::string describe(const Step& step);
+
+struct Revision {
+  std::string id;
+  std::vector<std::string> down_revisions;  // none for a base, two or more for a merge
+  std::string message;
+  std::string created;  // ISO-8601, as written
+  std::vector<Step> upgrade;
+  std::vector<Step> downgrade;
+  std::string path;      // the file it was read from
+  std::string checksum;  // see file_checksum()
+};
+
+// The revisions of a directory, parents before children.
+struct History {
+  std::string dir;
+  std::vector<Revision> revisions;  // topological order: a revision after all its parents
+
+  // The revision `id`, or nullptr.
+  const Revision* find(std::string_view id) const noexcept;
+  // The single head's id; "" for an empty history.
+  std::string head() const;
+};
+
+// A row of keel_version.
+struct AppliedRevision {
+  std::string id;
+  std::string applied_at;  // ISO-8601 UTC
+  std::int64_t duration_ms = 0;
+  std::string checksum;
+};
+
+// How a run waits for the migration lock.
+struct RunOptions {
+  std::chrono::milliseconds lock_timeout{std::chrono::seconds(60)};
+};
+
+// A revision failed, was tampered with, or the history cannot be used; the message
+// names the revision, the operation and the database's message.
+class MigrationError : public Error {
+ public:
+  MigrationError(ErrorKind kind, const std::string& message) : Error(kind, message) {}
+};
+
+// ---- revision files ---------------------------------------------------------------
+
+// 16 hex digits of XXH64 of `text` with line endings normalised to \n and trailing
+// white space stripped from each line.
+std::string file_checksum(std::string_view text);
+// Reads one revision file; ConfigError "file:line:column: key …: …" when it is broken.
+Revision load_revision_file(const std::string& path);
+// Reads every *.yaml file of `dir` and orders them; ConfigError naming the file for a
+// duplicate id, a missing parent, a cycle, or two heads (naming both).
+History load_history(const std::string& dir);
+// The id `target` names in `history` ("head", an id or a unique prefix of one);
+// ConfigError listing what is known otherwise.
+std::string resolve_revision(const History& history, std::string_view target);
+
+// ---- a database's state ----------------------------------------------------------
+
+// The table holding the applied revisions, as keel's own schema model.
+schema::Table version_table();
+// Every applied revision, in keel_version's order of application (empty without the table).
+std::vector<AppliedRevision> history(Database& db);
+// The latest applied revision of `dir`'s history, or nullopt when none is applied.
+std::optional<std::string> current(Database& db, const std::string& dir);
+
+// What check() found; ok when the database is at head and no applied file changed.
+struct CheckReport {
+  bool ok = true;
+  std::vector<std::string> problems;  // one readable line each
+};
+// Compares the database with the history: behind, ahead (unknown applied
+// revisions), or tampered (an applied file's checksum changed).
+CheckReport check(Database& db, const std::string& dir);
+
+// ---- running -----------------------------------------------------------------------
+
+// Applies the revisions up to `target` ("head", an id, "+N") in order, each in its own
+// transaction, under the migration lock; returns the ids applied. Refuses (MigrationError)
+// when an applied revision's file changed or the database holds revisions the
+// directory does not know.
+std::vector<std::string> upgrade(Database& db, const std::string& dir,
+                                 std::string_view target = "head", const RunOptions& options = {});
+// Reverts applied revisions down to `target` (an id, which stays applied, "-N", or
+// "base") newest first; returns the ids reverted.
+std::vector<std::string> downgrade(Database& db, const std::string& dir, std::string_view target,
+                                   const RunOptions& options = {});
+// Records `target` (an id or "base") and exactly its ancestors as applied without
+// running anything.
+void stamp(Database& db, const std::string& dir, std::string_view target,
+           const RunOptions& options = {});
+
+// ---- offline -----------------------------------------------------------------------
+
+// The script upgrade() would run on `backend` from `from` ("base" or an id) to `to`
+// ("head", an id, "+N"): per revision BEGIN, the statements, the keel_version row,
+// COMMIT (on SQLite the foreign-key PRAGMAs around it and foreign_key_check before
+// COMMIT). Starting at base it first creates keel_version.
+std::string upgrade_sql(const std::string& dir, Backend backend, std::string_view from = "base",
+                        std::string_view to = "head");
+// The script downgrade() would run on `backend` from `from` ("head" or an id, taken as
+// applied with its ancestors) back to `to` (an id, "-N" or "base"): per revision BEGIN,
+// the downgrade statements, the keel_version row deleted, COMMIT.
+std::string downgrade_sql(const std::string& dir, Backend backend, std::string_view from,
+                          std::string_view to);
+
+}  // namespace keel::migrate
+
+namespace keel {
+
+// Brings the database to the head of the history in `dir` under the migration lock
+// (for applications that migrate at start-up); returns the ids applied.
+inline std::vector<std::string> migrate_to_head(Database& db, const std::string& dir) {
+  return migrate::upgrade(db, dir, "head");
+}
+
+}  // namespace keel

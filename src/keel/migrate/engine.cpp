@@ -1,0 +1,506 @@
+// The migration engine: keel_version, the migration lock, and running revisions.
+//
+// keel_version holds one row per applied revision. The applied set is always closed
+// under ancestry (upgrade applies a revision's ancestors first, downgrade reverts
+// descendants first), so "what is applied" is a set, not a pointer, and merges need
+// no special case. The schema model a revision's operations are rendered against is
+// rebuilt by replaying schema::apply over the applied revisions from base: the files
+// are the truth, and reflection is never needed to render an ALTER.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "dialect/alter.hpp"
+#include "dialect/ddl.hpp"
+#include "keel/database.hpp"
+#include "keel/instance_lock.hpp"
+#include "keel/migrate.hpp"
+
+namespace keel::migrate {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::string_view kTable = "keel_version";
+constexpr std::string_view kLockName = "keel-migrate";
+
+const schema::MetaData& version_meta() {
+  static const schema::MetaData meta = [] {
+    schema::MetaData m;
+    schema::TableBuilder(m, std::string(kTable))
+        .column("revision", "string(64)", {.nullable = false})
+        .column("applied_at", "timestamp", {.nullable = false})
+        .column("duration_ms", "bigint", {.nullable = false})
+        .column("checksum", "string(16)", {.nullable = false})
+        .primary_key({"revision"});
+    // validate() refuses keel_ names, which are reserved for exactly this table; the
+    // only name it would fill in is the key's.
+    m.tables.front().primary_key->name = std::string(kTable) + "_pkey";
+    return m;
+  }();
+  return meta;
+}
+
+// keel_version's DDL; IF NOT EXISTS so that creating it is idempotent on both backends.
+std::vector<std::string> version_ddl(Backend b) {
+  std::vector<std::string> out;
+  for (std::string s : dialect::create_statements(version_meta(), b)) {
+    constexpr std::string_view create = "CREATE TABLE ";
+    if (s.rfind(create, 0) == 0) s.insert(create.size(), "IF NOT EXISTS ");
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::string insert_sql(Backend b) {
+  const Dialect& d = dialect_for(b);
+  return fmt::format("INSERT INTO {} ({}, {}, {}, {}) VALUES (?, {}, ?, ?)", d.quote(kTable),
+                     d.quote("revision"), d.quote("applied_at"), d.quote("duration_ms"),
+                     d.quote("checksum"), d.now_utc());
+}
+
+std::string delete_sql(Backend b) {
+  const Dialect& d = dialect_for(b);
+  return fmt::format("DELETE FROM {} WHERE {} = ?", d.quote(kTable), d.quote("revision"));
+}
+
+// The rows of keel_version; none when the table does not exist yet.
+std::vector<AppliedRevision> read_applied(Connection& conn) {
+  const Dialect& d = dialect_for(conn.backend());
+  std::string sql =
+      fmt::format("SELECT {}, {}, {}, {} FROM {} ORDER BY {}, {}", d.quote("revision"),
+                  d.quote("applied_at"), d.quote("duration_ms"), d.quote("checksum"),
+                  d.quote(kTable), d.quote("applied_at"), d.quote("revision"));
+  std::vector<AppliedRevision> out;
+  try {
+    for (const Row& row : conn.query(sql))
+      out.push_back({row.get<std::string>(0), format_timestamp(row.get<Timestamp>(1)),
+                     row.get<std::int64_t>(2), row.get<std::string>(3)});
+  } catch (const DatabaseError& e) {
+    if (e.kind() != ErrorKind::undefined_object) throw;
+    // Only outside a transaction is a failed statement harmless on PostgreSQL.
+    if (conn.transaction_depth() > 0) throw;
+    return {};
+  }
+  return out;
+}
+
+void ensure_version_table(Connection& conn) {
+  for (const auto& s : version_ddl(conn.backend())) conn.execute(s);
+}
+
+// Takes the migration lock, waiting until `timeout` for a holder to finish.
+std::unique_ptr<InstanceLock> take_lock(const Database& db, const RunOptions& options) {
+  const auto deadline = Clock::now() + options.lock_timeout;
+  for (;;) {
+    try {
+      return acquire_instance_lock(db.config(), kLockName);
+    } catch (const AlreadyRunning& e) {
+      if (Clock::now() >= deadline)
+        throw MigrationError(
+            ErrorKind::timeout,
+            fmt::format("another migration holds the migration lock of {} (waited {} ms): {}",
+                        db.config().url.redacted(), options.lock_timeout.count(), e.what()));
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+}
+
+// The table an operation works on, for reading its triggers before a rebuild.
+std::string table_of(const schema::Operation& op) {
+  return std::visit(
+      [](const auto& o) -> std::string {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, schema::CreateTable> ||
+                      std::is_same_v<T, schema::DropTable>)
+          return o.table.name;
+        else if constexpr (std::is_same_v<T, schema::RenameTable>)
+          return o.from;
+        else
+          return o.table;
+      },
+      op);
+}
+
+std::set<std::string> ancestors(const History& h, const std::string& id) {
+  std::set<std::string> out;
+  std::vector<std::string> todo{id};
+  while (!todo.empty()) {
+    std::string cur = std::move(todo.back());
+    todo.pop_back();
+    if (!out.insert(cur).second) continue;
+    if (const Revision* r = h.find(cur))
+      for (const auto& p : r->down_revisions) todo.push_back(p);
+  }
+  return out;
+}
+
+// "+3" / "-2" → 3 / 2; nullopt when `target` is not that form.
+std::optional<int> relative(std::string_view target, char sign) {
+  if (target.size() < 2 || target[0] != sign) return std::nullopt;
+  int n = 0;
+  auto [p, ec] = std::from_chars(target.data() + 1, target.data() + target.size(), n);
+  if (ec != std::errc() || p != target.data() + target.size() || n <= 0)
+    throw ConfigError(
+        fmt::format("revision target '{}': expected {}N with N a positive number", target, sign));
+  return n;
+}
+
+// The model after the upgrades of every revision in `applied`, in history order.
+schema::MetaData replay(const History& h, const std::set<std::string>& applied) {
+  schema::MetaData model;
+  for (const auto& rev : h.revisions) {
+    if (!applied.count(rev.id)) continue;
+    for (std::size_t i = 0; i < rev.upgrade.size(); ++i) {
+      const auto* op = std::get_if<schema::Operation>(&rev.upgrade[i]);
+      if (!op) continue;
+      try {
+        schema::apply(model, *op);
+      } catch (const Error& e) {
+        throw MigrationError(e.kind(), fmt::format("{}: upgrade[{}] `{}` does not fit the schema "
+                                                   "of the revisions before it: {}",
+                                                   rev.path, i, schema::describe(*op), e.what()));
+      }
+    }
+  }
+  return model;
+}
+
+// Where the database stands against the history; problems that forbid running.
+struct State {
+  History history;
+  std::vector<AppliedRevision> rows;
+  std::set<std::string> applied;
+  std::vector<std::string> unknown;   // applied, not in the directory
+  std::vector<std::string> tampered;  // one line each
+};
+
+State read_state(Connection& conn, const std::string& dir) {
+  State s{load_history(dir), read_applied(conn), {}, {}, {}};
+  for (const auto& row : s.rows) {
+    s.applied.insert(row.id);
+    const Revision* rev = s.history.find(row.id);
+    if (!rev) {
+      s.unknown.push_back(row.id);
+    } else if (rev->checksum != row.checksum) {
+      s.tampered.push_back(fmt::format(
+          "revision {} ({}) changed after it was applied at {}: checksum {} then, {} now", row.id,
+          rev->path, row.applied_at, row.checksum, rev->checksum));
+    }
+  }
+  return s;
+}
+
+void refuse_if_unsafe(const State& s) {
+  if (!s.tampered.empty())
+    throw MigrationError(ErrorKind::other,
+                         fmt::format("refusing to migrate: {}; restore the file as applied and "
+                                     "put the change in a new revision",
+                                     fmt::join(s.tampered, "; ")));
+  if (!s.unknown.empty())
+    throw MigrationError(ErrorKind::other,
+                         fmt::format("refusing to migrate: the database has revision(s) {} "
+                                     "applied, which {} does not contain",
+                                     fmt::join(s.unknown, ", "), s.history.dir));
+}
+
+// Runs one revision's steps and its keel_version change in one transaction.
+void run_revision(Connection& conn, const Revision& rev, bool up, schema::MetaData& model) {
+  const Backend b = conn.backend();
+  const auto& steps = up ? rev.upgrade : rev.downgrade;
+  const char* list = up ? "upgrade" : "downgrade";
+  const auto started = Clock::now();
+  for (const auto& s : dialect::migration_prologue(b)) conn.execute(s);
+  try {
+    conn.begin();
+    schema::MetaData current = model;
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      try {
+        if (const auto* sql = std::get_if<SqlStep>(&steps[i])) {
+          const std::string& text = b == Backend::sqlite ? sql->sqlite : sql->postgresql;
+          if (!text.empty()) conn.execute_script(text);
+          continue;
+        }
+        const auto& op = std::get<schema::Operation>(steps[i]);
+        schema::MetaData next = current;
+        schema::apply(next, op);
+        dialect::AlterContext ctx{current, next, {}};
+        ctx.triggers = dialect::triggers_to_preserve(conn, table_of(op));
+        for (const auto& stmt : dialect::operation_statements(op, ctx, b)) conn.execute(stmt);
+        current = std::move(next);
+      } catch (const Error& e) {
+        throw MigrationError(
+            e.kind(), fmt::format("revision {} ({}) failed at {}[{}] `{}`; rolled back: {}", rev.id,
+                                  rev.path, list, i, describe(steps[i]), e.what()));
+      }
+    }
+    if (std::string check = dialect::foreign_key_check_sql(b); !check.empty()) {
+      std::vector<std::string> bad;
+      for (const Row& row : conn.query(check))
+        bad.push_back(fmt::format("a row of {} (rowid {}) references a missing row of {}",
+                                  row[0].to_display(), row[1].to_display(), row[2].to_display()));
+      if (!bad.empty())
+        throw MigrationError(ErrorKind::foreign_key_violation,
+                             fmt::format("revision {} ({}) {} broke foreign keys; rolled back: {}",
+                                         rev.id, rev.path, list, fmt::join(bad, "; ")));
+    }
+    if (up) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+      conn.execute(insert_sql(b), {rev.id, static_cast<std::int64_t>(ms.count()), rev.checksum});
+    } else {
+      conn.execute(delete_sql(b), {rev.id});
+    }
+    conn.commit();
+    model = std::move(current);
+  } catch (...) {
+    try {
+      if (conn.in_transaction()) conn.abandon_transaction();
+      for (const auto& s : dialect::migration_epilogue(b)) conn.execute(s);
+    } catch (...) {
+      // The revision's own error is the one to report.
+    }
+    conn.clear_statement_cache();
+    throw;
+  }
+  for (const auto& s : dialect::migration_epilogue(b)) conn.execute(s);
+  // Cached plans may name tables this revision replaced.
+  conn.clear_statement_cache();
+}
+
+// The run's connection, closed afterwards rather than returned to the pool: its
+// session caches (prepared plans, PL/pgSQL plans of triggers) may describe tables as
+// they were before the run.
+struct RunConnection {
+  explicit RunConnection(Database& db) : lease(db.connection()) {}
+  ~RunConnection() { lease.discard(); }
+  RunConnection(const RunConnection&) = delete;
+  RunConnection& operator=(const RunConnection&) = delete;
+  Pool::Lease lease;
+};
+
+}  // namespace
+
+schema::Table version_table() { return version_meta().tables.front(); }
+
+std::vector<AppliedRevision> history(Database& db) {
+  auto lease = db.connection();
+  return read_applied(*lease);
+}
+
+std::optional<std::string> current(Database& db, const std::string& dir) {
+  History h = load_history(dir);
+  auto lease = db.connection();
+  std::set<std::string> applied;
+  for (const auto& row : read_applied(*lease)) applied.insert(row.id);
+  std::optional<std::string> out;
+  for (const auto& rev : h.revisions)
+    if (applied.count(rev.id)) out = rev.id;
+  return out;
+}
+
+CheckReport check(Database& db, const std::string& dir) {
+  auto lease = db.connection();
+  State s = read_state(*lease, dir);
+  CheckReport report;
+  for (const auto& t : s.tampered) report.problems.push_back(t);
+  if (!s.unknown.empty())
+    report.problems.push_back(
+        fmt::format("the database is ahead: revision(s) {} are applied but "
+                    "not in {}",
+                    fmt::join(s.unknown, ", "), dir));
+  std::vector<std::string> pending;
+  for (const auto& rev : s.history.revisions)
+    if (!s.applied.count(rev.id)) pending.push_back(rev.id);
+  if (!pending.empty())
+    report.problems.push_back(fmt::format("the database is behind: {} revision(s) not applied: {}",
+                                          pending.size(), fmt::join(pending, ", ")));
+  report.ok = report.problems.empty();
+  return report;
+}
+
+std::vector<std::string> upgrade(Database& db, const std::string& dir, std::string_view target,
+                                 const RunOptions& options) {
+  History preview = load_history(dir);  // broken files fail before anything is locked
+  std::optional<int> steps = relative(target, '+');
+  std::string goal = steps ? "" : resolve_revision(preview, target);
+  auto lock = take_lock(db, options);
+  RunConnection run(db);
+  Connection& conn = *run.lease;
+  ensure_version_table(conn);
+  State s = read_state(conn, dir);
+  refuse_if_unsafe(s);
+  std::vector<const Revision*> todo;
+  std::set<std::string> wanted = steps ? std::set<std::string>{} : ancestors(s.history, goal);
+  for (const auto& rev : s.history.revisions) {
+    if (s.applied.count(rev.id)) continue;
+    if (steps ? static_cast<int>(todo.size()) < *steps : wanted.count(rev.id) > 0)
+      todo.push_back(&rev);
+  }
+  schema::MetaData model = replay(s.history, s.applied);
+  std::vector<std::string> done;
+  for (const Revision* rev : todo) {
+    run_revision(conn, *rev, true, model);
+    done.push_back(rev->id);
+  }
+  return done;
+}
+
+std::vector<std::string> downgrade(Database& db, const std::string& dir, std::string_view target,
+                                   const RunOptions& options) {
+  History preview = load_history(dir);
+  std::optional<int> steps = relative(target, '-');
+  std::string goal = steps || target == "base" ? "" : resolve_revision(preview, target);
+  auto lock = take_lock(db, options);
+  RunConnection run(db);
+  Connection& conn = *run.lease;
+  ensure_version_table(conn);
+  State s = read_state(conn, dir);
+  refuse_if_unsafe(s);
+  if (!goal.empty() && !s.applied.count(goal))
+    throw MigrationError(ErrorKind::usage,
+                         fmt::format("revision {} is not applied; downgrade goes back to an "
+                                     "applied revision (or base)",
+                                     goal));
+  std::set<std::string> keep = goal.empty() ? std::set<std::string>{} : ancestors(s.history, goal);
+  std::vector<const Revision*> todo;
+  for (auto it = s.history.revisions.rbegin(); it != s.history.revisions.rend(); ++it) {
+    if (!s.applied.count(it->id)) continue;
+    if (steps ? static_cast<int>(todo.size()) < *steps : keep.count(it->id) == 0)
+      todo.push_back(&*it);
+  }
+  schema::MetaData model = replay(s.history, s.applied);
+  std::vector<std::string> done;
+  for (const Revision* rev : todo) {
+    run_revision(conn, *rev, false, model);
+    done.push_back(rev->id);
+  }
+  return done;
+}
+
+void stamp(Database& db, const std::string& dir, std::string_view target,
+           const RunOptions& options) {
+  History h = load_history(dir);
+  std::set<std::string> wanted =
+      target == "base" ? std::set<std::string>{} : ancestors(h, resolve_revision(h, target));
+  auto lock = take_lock(db, options);
+  auto lease = db.connection();
+  Connection& conn = *lease;
+  ensure_version_table(conn);
+  conn.transaction([&](Connection& c) {
+    std::set<std::string> have;
+    for (const auto& row : read_applied(c)) {
+      if (wanted.count(row.id))
+        have.insert(row.id);
+      else
+        c.execute(delete_sql(c.backend()), {row.id});
+    }
+    for (const auto& rev : h.revisions)
+      if (wanted.count(rev.id) && !have.count(rev.id))
+        c.execute(insert_sql(c.backend()), {rev.id, std::int64_t{0}, rev.checksum});
+  });
+}
+
+namespace {
+
+std::string statement(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == ';')) s.pop_back();
+  return s + ";\n";
+}
+
+// One revision of an offline script: what run_revision does, written out.
+void script_revision(std::string& out, const Revision& rev, bool up, Backend b,
+                     schema::MetaData& model) {
+  const Dialect& d = dialect_for(b);
+  const auto& steps = up ? rev.upgrade : rev.downgrade;
+  const char* list = up ? "upgrade" : "downgrade";
+  out += fmt::format("\n-- {} {}: {}\n", list, rev.id, rev.message);
+  for (const auto& s : dialect::migration_prologue(b)) out += statement(s);
+  out += "BEGIN;\n";
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    try {
+      if (const auto* sql = std::get_if<SqlStep>(&steps[i])) {
+        const std::string& text = b == Backend::sqlite ? sql->sqlite : sql->postgresql;
+        if (!text.empty()) out += statement(text);
+        continue;
+      }
+      const auto& op = std::get<schema::Operation>(steps[i]);
+      schema::MetaData next = model;
+      schema::apply(next, op);
+      // Triggers cannot be read without a database: a SQLite rebuild in a script
+      // does not re-create them.
+      dialect::AlterContext ctx{model, next, {}};
+      for (const auto& s : dialect::operation_statements(op, ctx, b)) out += statement(s);
+      model = std::move(next);
+    } catch (const Error& e) {
+      throw MigrationError(e.kind(), fmt::format("revision {} ({}) {}[{}] `{}`: {}", rev.id,
+                                                 rev.path, list, i, describe(steps[i]), e.what()));
+    }
+  }
+  if (std::string check = dialect::foreign_key_check_sql(b); !check.empty())
+    out += statement(check);
+  const std::string id = dialect::DdlRenderer::string_literal(rev.id, "revision");
+  if (up)
+    out += fmt::format("INSERT INTO {} ({}, {}, {}, {}) VALUES ({}, {}, 0, {});\n", d.quote(kTable),
+                       d.quote("revision"), d.quote("applied_at"), d.quote("duration_ms"),
+                       d.quote("checksum"), id, d.now_utc(),
+                       dialect::DdlRenderer::string_literal(rev.checksum, "checksum"));
+  else
+    out += fmt::format("DELETE FROM {} WHERE {} = {};\n", d.quote(kTable), d.quote("revision"), id);
+  out += "COMMIT;\n";
+  for (const auto& s : dialect::migration_epilogue(b)) out += statement(s);
+}
+
+}  // namespace
+
+std::string upgrade_sql(const std::string& dir, Backend backend, std::string_view from,
+                        std::string_view to) {
+  History h = load_history(dir);
+  std::set<std::string> applied = from == "base" || from.empty()
+                                      ? std::set<std::string>{}
+                                      : ancestors(h, resolve_revision(h, from));
+  std::optional<int> steps = relative(to, '+');
+  std::set<std::string> wanted =
+      steps ? std::set<std::string>{} : ancestors(h, resolve_revision(h, to));
+  std::string out = fmt::format("-- keel upgrade {} -> {} on {}, from {}\n",
+                                from.empty() ? "base" : from, to, to_string(backend), dir);
+  if (applied.empty())
+    for (const auto& s : version_ddl(backend)) out += statement(s);
+  schema::MetaData model = replay(h, applied);
+  int count = 0;
+  for (const auto& rev : h.revisions) {
+    if (applied.count(rev.id)) continue;
+    if (steps ? count >= *steps : !wanted.count(rev.id)) continue;
+    ++count;
+    script_revision(out, rev, true, backend, model);
+  }
+  return out;
+}
+
+std::string downgrade_sql(const std::string& dir, Backend backend, std::string_view from,
+                          std::string_view to) {
+  History h = load_history(dir);
+  std::set<std::string> applied = ancestors(h, resolve_revision(h, from));
+  std::optional<int> steps = relative(to, '-');
+  std::set<std::string> keep =
+      steps || to == "base" ? std::set<std::string>{} : ancestors(h, resolve_revision(h, to));
+  if (!steps && to != "base" && !applied.count(resolve_revision(h, to)))
+    throw ConfigError(
+        fmt::format("revision {} is not an ancestor of {}; downgrade goes back", to, from));
+  std::string out =
+      fmt::format("-- keel downgrade {} -> {} on {}, from {}\n", from, to, to_string(backend), dir);
+  schema::MetaData model = replay(h, applied);
+  int count = 0;
+  for (auto it = h.revisions.rbegin(); it != h.revisions.rend(); ++it) {
+    if (!applied.count(it->id)) continue;
+    if (steps ? count >= *steps : keep.count(it->id) > 0) continue;
+    ++count;
+    script_revision(out, *it, false, backend, model);
+  }
+  return out;
+}
+
+}  // namespace keel::migrate
