@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/suggest.hpp"
 #include "keel/config.hpp"
 #include "keel/error.hpp"
 
@@ -40,28 +41,13 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 // " (did you mean \"size\"?)" when one name is close enough to be a typo of `word`.
 std::string suggestion(std::string_view word, Names names) {
   std::string w = lower(word);
   std::string_view best;
   std::size_t best_distance = SIZE_MAX;
   for (std::string_view name : names) {
-    std::size_t d = edit_distance(w, name);
+    std::size_t d = detail::edit_distance(w, name);
     if (d < best_distance) best = name, best_distance = d;
   }
   // Two edits catch transpositions and a dropped letter without matching

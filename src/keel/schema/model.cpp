@@ -10,6 +10,7 @@
 #include <climits>
 #include <utility>
 
+#include "config/suggest.hpp"
 #include "keel/error.hpp"
 #include "keel/schema.hpp"
 #include "schema/internal.hpp"
@@ -57,21 +58,6 @@ std::optional<int> parse_int(std::string_view s) {
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (s.empty() || ec != std::errc() || ptr != s.data() + s.size() || v < 0) return std::nullopt;
   return v;
-}
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
 }
 
 }  // namespace
@@ -223,7 +209,7 @@ std::string closest(std::string_view word, const std::vector<std::string>& names
   std::string best;
   std::size_t best_distance = SIZE_MAX;
   for (const auto& name : names) {
-    std::size_t d = edit_distance(word, name);
+    std::size_t d = keel::detail::edit_distance(word, name);
     if (d < best_distance) best = name, best_distance = d;
   }
   // Two edits catch a transposition or a dropped letter without matching
