@@ -113,4 +113,16 @@ int run_guarded(const std::function<int()>& body) {
   }
 }
 
+Backend parse_dialect(const std::string& name) {
+  if (name == "sqlite") return Backend::sqlite;
+  if (name == "postgresql" || name == "postgres") return Backend::postgresql;
+  throw UsageError(fmt::format("--dialect {}: expected sqlite or postgresql", name));
+}
+
+bool missing_sqlite_file(const Config& config) {
+  if (!config.is_sqlite() || config.url.is_memory()) return false;
+  std::error_code ec;
+  return !std::filesystem::exists(config.url.path, ec);
+}
+
 }  // namespace keel::cli

@@ -69,4 +69,10 @@ void print_error(std::string_view message);
 // usage errors → 2 (message on stderr), any other failure → 1.
 int run_guarded(const std::function<int()>& body);
 
+// The backend named by --dialect ("sqlite", "postgresql" or "postgres"); UsageError otherwise.
+Backend parse_dialect(const std::string& name);
+// True for a SQLite database file that does not exist yet: read-only verbs report on
+// it as an empty database instead of creating it by connecting.
+bool missing_sqlite_file(const Config& config);
+
 }  // namespace keel::cli

@@ -53,23 +53,9 @@ std::string migrations_dir(const Globals& globals, const MigrateOptions& options
   return config.migrations_dir;
 }
 
-Backend parse_dialect(const std::string& name) {
-  if (name == "sqlite") return Backend::sqlite;
-  if (name == "postgresql" || name == "postgres") return Backend::postgresql;
-  throw UsageError(fmt::format("--dialect {}: expected sqlite or postgresql", name));
-}
-
 Backend sql_backend(const Globals& globals, const MigrateOptions& options) {
   return options.dialect.empty() ? load_config(globals).url.backend
                                  : parse_dialect(options.dialect);
-}
-
-// A SQLite database file that does not exist: the read-only verbs report on it as
-// an empty database rather than create it by connecting.
-bool missing_sqlite_file(const Config& config) {
-  if (!config.is_sqlite() || config.url.is_memory()) return false;
-  std::error_code ec;
-  return !fs::exists(config.url.path, ec);
 }
 
 // The database to read, or nullptr when it is a SQLite file that does not exist yet.

@@ -41,13 +41,6 @@ schema::MetaData load_schema(const std::string& path) {
   return schema::load_schema_file(path);
 }
 
-// A SQLite database file that does not exist, which connecting would create.
-bool missing_sqlite_file(const Config& config) {
-  if (!config.is_sqlite() || config.url.is_memory()) return false;
-  std::error_code ec;
-  return !std::filesystem::exists(config.url.path, ec);
-}
-
 json to_json(const Value& v) {
   return std::visit(
       [&](const auto& x) -> json {
@@ -159,12 +152,6 @@ std::pair<const char*, std::string> op_kind(const schema::Operation& op) {
           return {"alter_primary_key", o.table};
       },
       op);
-}
-
-Backend parse_dialect(const std::string& name) {
-  if (name == "sqlite") return Backend::sqlite;
-  if (name == "postgresql" || name == "postgres") return Backend::postgresql;
-  throw UsageError(fmt::format("--dialect {}: expected sqlite or postgresql", name));
 }
 
 int run_ddl(const Globals& globals, const SchemaOptions& options) {

@@ -407,4 +407,6 @@ std::string column_type_sql(const Table& t, const Column& c, Backend b) {
   return ddl_renderer(b).column_type(&t, c);
 }
 
+bool separates_cycle_foreign_keys(Backend b) { return b == Backend::postgresql; }
+
 }  // namespace keel::dialect

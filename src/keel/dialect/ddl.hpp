@@ -26,6 +26,10 @@ namespace keel::dialect {
 std::vector<std::string> create_statements(const schema::MetaData& meta, Backend b);
 // Statements dropping every table of `meta`, dependents first.
 std::vector<std::string> drop_statements(const schema::MetaData& meta, Backend b);
+// True when `b` checks a foreign key's target at CREATE TABLE, so the keys that close a
+// cycle are added (and dropped) apart from their tables — PostgreSQL; SQLite keeps them
+// inline because it cannot add a foreign key to an existing table.
+bool separates_cycle_foreign_keys(Backend b);
 // The declared type of a column on `b` ("BIGINT", "DECIMAL TEXT(10,2)", "timestamptz"),
 // taken on its own (see the overload for a column in its table).
 std::string column_type_sql(const schema::Column& c, Backend b);

@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "dialect/ddl.hpp"
 #include "dialect/normalize.hpp"
 #include "keel/schema.hpp"
 
@@ -203,7 +204,7 @@ class Differ {
       Table table = from_.tables[position(from_, name)];
       drop_tables_.push_back(DropTable{std::move(table)});
     }
-    if (backend_ != Backend::postgresql || broken.empty()) return;
+    if (!dialect::separates_cycle_foreign_keys(backend_) || broken.empty()) return;
     for (Operation& op : drop_tables_) {
       Table& t = std::get<DropTable>(op).table;
       std::vector<ForeignKey> kept;
@@ -232,10 +233,9 @@ class Differ {
     std::set<std::pair<std::string, std::string>> broken;  // (referrer, referenced)
     for (const std::string& name : dependency_order(names, deps, broken)) {
       Table table = to_.tables[position(to_, name)];
-      // PostgreSQL checks a foreign key's target when it is created: the keys that
-      // close a cycle are added once every table exists. SQLite does not, and
-      // cannot add a foreign key to an existing table, so they stay inline there.
-      if (backend_ == Backend::postgresql) {
+      // Where the backend checks a foreign key's target at creation, the keys that
+      // close a cycle are added once every table exists.
+      if (dialect::separates_cycle_foreign_keys(backend_)) {
         std::vector<ForeignKey> kept;
         for (ForeignKey& fk : table.foreign_keys) {
           if (broken.count({table.name, fk.ref_table}))
