@@ -15,6 +15,7 @@ namespace keel::driver {
 // driver/sqlite/
 std::unique_ptr<Connection> open_sqlite(const Config& config);
 std::unique_ptr<InstanceLock> lock_sqlite(const Config& config, std::string_view name);
+void backup_sqlite(const Config& config, const std::string& path);
 
 // driver/postgres/
 std::unique_ptr<Connection> open_postgres(const Config& config);

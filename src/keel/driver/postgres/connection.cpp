@@ -492,6 +492,7 @@ void PgConnection::deallocate(const std::string& name) {
 }
 
 void PgConnection::send(std::string_view sql, const Params& params, bool single_row) {
+  check_not_copying(sql);
   finish_active();
   if (broken()) throw_connection_lost(sql);
   if (!pending_deallocate_.empty() && PQtransactionStatus(conn_) != PQTRANS_INERROR) {
@@ -574,6 +575,7 @@ Result PgConnection::start(std::string_view sql, const Params& params, bool sing
 }
 
 Result PgConnection::simple(std::string_view sql) {
+  check_not_copying(sql);
   finish_active();
   status_before_ = PQtransactionStatus(conn_);
   if (PQsendQuery(conn_, std::string(sql).c_str()) == 0) throw_connection_lost(sql);
@@ -590,6 +592,14 @@ Result PgConnection::simple(std::string_view sql) {
   if (failed) throw_result_error(failed.get(), sql);
   if (!last && broken()) throw_connection_lost(sql);
   return last;
+}
+
+void PgConnection::check_not_copying(std::string_view sql) const {
+  if (copying_ != nullptr)
+    throw UsageError(fmt::format(
+        "a bulk insert into {} is in progress on this connection: finish() it (or destroy it) "
+        "before running anything else (SQL: {})",
+        *copying_, sql_excerpt(sql)));
 }
 
 // The extended protocol takes one statement; the server says so as a syntax error.

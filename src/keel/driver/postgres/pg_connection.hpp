@@ -22,6 +22,7 @@
 namespace keel::driver::pg {
 
 class PgCursor;
+class PgBulkInsert;
 
 // Owns a PGresult.
 struct ResultDeleter {
@@ -48,6 +49,8 @@ class PgConnection final : public Connection {
   bool alive() noexcept override;
   std::size_t cached_statements() const noexcept override { return lru_.size(); }
   void clear_statement_cache() override;
+  std::unique_ptr<BulkInsert> bulk_insert(std::string_view table,
+                                          std::vector<std::string> columns) override;
 
   // The redacted URL, for messages.
   const std::string& where() const noexcept { return where_; }
@@ -63,6 +66,12 @@ class PgConnection final : public Connection {
 
  protected:
   void control(std::string_view sql) override;
+
+ private:
+  // The bulk writer drives the COPY sub-protocol over this connection's socket.
+  friend class PgBulkInsert;
+  // Refuses another statement while a COPY owns the connection.
+  void check_not_copying(std::string_view sql) const;
 
  private:
   struct Statement {
@@ -107,6 +116,8 @@ class PgConnection final : public Connection {
   Statement* last_statement_ = nullptr;  // the named statement send() used last
   std::vector<std::string> pending_deallocate_;
   std::uint64_t next_statement_ = 0;
+  // The table a bulk insert is copying into, while its COPY is open.
+  const std::string* copying_ = nullptr;
 };
 
 // Opens a PostgreSQL connection as PgConnection (the instance lock needs one).

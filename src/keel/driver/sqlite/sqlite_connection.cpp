@@ -23,6 +23,7 @@
 #include <variant>
 
 #include "driver/backends.hpp"
+#include "driver/bulk.hpp"
 #include "driver/placeholders.hpp"
 #include "keel/error.hpp"
 #include "keel/value.hpp"
@@ -317,6 +318,167 @@ int checkpoint_code(CheckpointMode mode) {
   return SQLITE_CHECKPOINT_PASSIVE;
 }
 
+// Rows per statement of SQLite's bulk insert: a multi-row INSERT of this many rows
+// took a third less CPU per row than a single-row one reused (bench/bulk_bench.cpp),
+// and more gained nothing measurable.
+constexpr std::size_t kBulkBatchRows = 64;
+
+// SQLite's bulk insert: rows are copied into a batch (reusing its storage, so
+// no allocation per row once warm), and each full batch goes out as one prepared
+// multi-row INSERT, its values bound SQLITE_STATIC from the batch. The last,
+// partial batch goes row by row through a single-row INSERT. Memory is one batch.
+class SqliteBulkInsert final : public BulkInsert {
+ public:
+  SqliteBulkInsert(Connection& c, std::shared_ptr<Handle> handle, std::string table,
+                   std::vector<std::string> columns)
+      : BulkInsert(c, std::move(table), std::move(columns)), handle_(std::move(handle)) {
+    try {
+      columns_ = this->columns().size();
+      std::size_t limit = static_cast<std::size_t>(
+          std::max(1, sqlite3_limit(handle_->db, SQLITE_LIMIT_VARIABLE_NUMBER, -1)));
+      batch_rows_ = std::clamp<std::size_t>(limit / columns_, 1, kBulkBatchRows);
+      std::string tuple = "(";
+      for (std::size_t i = 0; i < columns_; ++i) tuple += i == 0 ? "?" : ", ?";
+      tuple += ')';
+      sql_ = "INSERT INTO " + bulk_target(this->table(), this->columns()) + " VALUES " + tuple;
+      single_ = prepare(sql_);
+      if (batch_rows_ > 1) {
+        std::string sql = sql_;
+        for (std::size_t r = 1; r < batch_rows_; ++r) sql += ", " + tuple;
+        batch_ = prepare(sql);
+      }
+      pending_.resize(batch_rows_ * columns_);
+      scratch_.resize(batch_rows_ * columns_);
+    } catch (...) {
+      abandon();
+      throw;
+    }
+  }
+  ~SqliteBulkInsert() override {
+    abandon();
+    sqlite3_finalize(batch_);
+    sqlite3_finalize(single_);
+  }
+
+ private:
+  sqlite3_stmt* prepare(const std::string& sql) {
+    sqlite3_stmt* st = nullptr;
+    int rc = sqlite3_prepare_v3(handle_->db, sql.data(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &st, nullptr);
+    if (rc != SQLITE_OK) {
+      sqlite3_finalize(st);
+      located(rc, 0);
+    }
+    return st;
+  }
+
+  void write(std::span<const Value> row) override {
+    Value* slot = &pending_[pending_rows_ * columns_];
+    for (std::size_t i = 0; i < columns_; ++i) slot[i] = row[i];
+    if (++pending_rows_ == batch_rows_) {
+      // This row is number rows() + 1, the batch's last.
+      send_pending(rows() + 2 - static_cast<std::int64_t>(pending_rows_));
+    }
+  }
+
+  void complete() override {
+    send_pending(rows() + 1 - static_cast<std::int64_t>(pending_rows_));
+    sqlite3_clear_bindings(single_);
+    if (batch_ != nullptr) sqlite3_clear_bindings(batch_);
+  }
+
+  void discard() noexcept override { pending_rows_ = 0; }
+
+  // Inserts the pending rows, the first of which is row number `first`.
+  void send_pending(std::int64_t first) {
+    std::size_t count = std::exchange(pending_rows_, 0);
+    if (count == batch_rows_ && batch_ != nullptr) {
+      int rc = run(batch_, 0, count);
+      if (rc == SQLITE_DONE) return;
+      // A constraint failure undid only this statement: find the row at fault by
+      // inserting the batch's rows one by one (the writer is rolled back anyway).
+      if ((rc & 0xff) != SQLITE_CONSTRAINT || sqlite3_get_autocommit(handle_->db))
+        located(rc, 0,
+                fmt::format("rows {} to {}", first, first + static_cast<std::int64_t>(count) - 1));
+    }
+    for (std::size_t r = 0; r < count; ++r) {
+      int rc = run(single_, r, 1);
+      if (rc != SQLITE_DONE) located(rc, first + static_cast<std::int64_t>(r));
+    }
+  }
+
+  // Binds `count` pending rows from `from` to `st`, steps it once and resets it.
+  int run(sqlite3_stmt* st, std::size_t from, std::size_t count) {
+    for (std::size_t k = 0; k < count * columns_; ++k) {
+      std::size_t slot = from * columns_ + k;
+      int rc = bind(st, static_cast<int>(k + 1), pending_[slot], scratch_[slot]);
+      if (rc != SQLITE_OK) return rc;
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc;
+  }
+
+  static int bind_text(sqlite3_stmt* s, int index, const std::string& text) {
+    return sqlite3_bind_text64(s, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);
+  }
+
+  static int bind(sqlite3_stmt* s, int index, const Value& value, std::string& scratch) {
+    return std::visit(
+        [&](const auto& v) -> int {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::monostate>) {
+            return sqlite3_bind_null(s, index);
+          } else if constexpr (std::is_same_v<T, std::int64_t>) {
+            return sqlite3_bind_int64(s, index, v);
+          } else if constexpr (std::is_same_v<T, double>) {
+            return sqlite3_bind_double(s, index, v);
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            return bind_text(s, index, v);
+          } else if constexpr (std::is_same_v<T, Blob>) {
+            // A null data pointer would bind NULL; an empty blob is not NULL.
+            if (v.empty()) return sqlite3_bind_zeroblob(s, index, 0);
+            return sqlite3_bind_blob64(s, index, v.data(), v.size(), SQLITE_STATIC);
+          } else if constexpr (std::is_same_v<T, bool>) {
+            return sqlite3_bind_int(s, index, v ? 1 : 0);
+          } else if constexpr (std::is_same_v<T, Date>) {
+            scratch = format_date(v);
+            return bind_text(s, index, scratch);
+          } else if constexpr (std::is_same_v<T, Timestamp>) {
+            scratch = format_timestamp(v);
+            return bind_text(s, index, scratch);
+          } else {
+            return bind_text(s, index, v.text);  // Json, Decimal
+          }
+        },
+        value.storage());
+  }
+
+  // Throws SQLite's error for `rc`, naming the table and the row (0: no row;
+  // `rows` then says which, if any).
+  [[noreturn]] void located(int rc, std::int64_t row, std::string rows = {}) {
+    std::string at = row > 0 ? where(row) : "bulk insert into " + quote_identifier(table());
+    if (!rows.empty()) at += ", " + rows;
+    try {
+      fail(*handle_, rc, sql_);
+    } catch (const DatabaseError& e) {
+      throw_database_error(e.kind(), fmt::format("{}: {}", at, e.what()), e.native_code());
+    }
+  }
+
+  std::shared_ptr<Handle> handle_;
+  std::size_t columns_ = 0;
+  std::size_t batch_rows_ = 1;
+  std::string sql_;                  // the single-row INSERT
+  sqlite3_stmt* single_ = nullptr;
+  sqlite3_stmt* batch_ = nullptr;    // batch_rows_ rows; null when that is 1
+  // Rows waiting for their batch, row-major; their storage is reused.
+  std::vector<Value> pending_;
+  std::size_t pending_rows_ = 0;
+  // Date and timestamp text per pending value, kept until the step that reads it.
+  std::vector<std::string> scratch_;
+};
+
 class SqliteConnection final : public Connection {
  public:
   explicit SqliteConnection(std::shared_ptr<Handle> handle) : handle_(std::move(handle)) {}
@@ -423,6 +585,12 @@ class SqliteConnection final : public Connection {
   bool broken() const noexcept override { return handle_->broken; }
   bool alive() noexcept override { return !handle_->broken; }
   std::size_t cached_statements() const noexcept override { return lru_.size(); }
+
+  std::unique_ptr<BulkInsert> bulk_insert(std::string_view table,
+                                          std::vector<std::string> columns) override {
+    return std::make_unique<SqliteBulkInsert>(*this, handle_, std::string(table),
+                                              std::move(columns));
+  }
 
   void clear_statement_cache() override {
     // A statement an open Rows still steps stays alive through its lease and is
