@@ -146,6 +146,76 @@ TEST(ApplyTest, RenameColumnRenamesItsKeysIndexesAndReferencesFromOtherTables) {
   EXPECT_EQ(m.table("posts")->indexes[0].columns, Lines{"writer_id"});
 }
 
+// The expression of check `name` of `t`, or "<none>".
+std::string check_sql(const Table& t, std::string_view name) {
+  for (const CheckConstraint& c : t.checks)
+    if (c.name == name) return c.expression;
+  return "<none>";
+}
+
+// SQLite's and PostgreSQL's RENAME COLUMN rewrite the checks and index predicates
+// that use the column; the model must say the same, or the next SQLite rebuild
+// renders the old name.
+TEST(ApplyTest, RenameColumnRewritesChecksAndPartialIndexPredicates) {
+  MetaData m = base();
+  schema::apply(m, CreateIndex{"users", index("ix_users_email_set", {"name"}, false,
+                                              "\"email\" IS NOT NULL AND name <> 'email'")});
+  schema::apply(m, RenameColumn{"users", "email", "mail"});
+  const Table& users = *m.table("users");
+  EXPECT_EQ(check_sql(users, "users_email_nonempty"), "mail <> ''");
+  EXPECT_EQ(users.indexes[0].where, "\"mail\" IS NOT NULL AND name <> 'email'")
+      << "a quoted name stays quoted; a string literal is not a name";
+
+  schema::apply(m, RenameColumn{"users", "mail", "email"});
+  EXPECT_EQ(m, [] {
+    MetaData b = base();
+    schema::apply(b, CreateIndex{"users", index("ix_users_email_set", {"name"}, false,
+                                                "\"email\" IS NOT NULL AND name <> 'email'")});
+    return b;
+  }()) << "renaming back gives the text as it was";
+}
+
+TEST(ApplyTest, RenameColumnLeavesLiteralsCommentsFunctionsAndOtherQualifiersAlone) {
+  MetaData m = base();
+  schema::apply(
+      m, AddCheck{"users", CheckConstraint{"users_mixed",
+                                           "EMAIL <> 'email' AND users.email <> E'it\\'s email' "
+                                           "/* email /* nested */ email */ AND lower(email) <> "
+                                           "$$email$$ AND email(1) AND x.email = 1 AND email_2 = "
+                                           "1 -- email\nOR \"Email\" = 'a''email'"}});
+  schema::apply(m, RenameColumn{"users", "email", "mail"});
+  EXPECT_EQ(check_sql(*m.table("users"), "users_mixed"),
+            "mail <> 'email' AND users.mail <> E'it\\'s email' /* email /* nested */ email */ "
+            "AND lower(mail) <> $$email$$ AND email(1) AND x.email = 1 AND email_2 = 1 -- "
+            "email\nOR \"Email\" = 'a''email'");
+}
+
+TEST(ApplyTest, RenameColumnQuotesANewNameThatIsNotAPlainName) {
+  MetaData m = base();
+  schema::apply(m, AddCheck{"users", CheckConstraint{"users_name_set", "name IS NOT NULL"}});
+  schema::apply(m, RenameColumn{"users", "name", "order"});
+  EXPECT_EQ(check_sql(*m.table("users"), "users_name_set"), "\"order\" IS NOT NULL");
+  schema::apply(m, RenameColumn{"users", "order", "Full \"Name\""});
+  EXPECT_EQ(check_sql(*m.table("users"), "users_name_set"), "\"Full \"\"Name\"\"\" IS NOT NULL");
+  schema::apply(m, RenameColumn{"users", "Full \"Name\"", "name"});
+  EXPECT_EQ(check_sql(*m.table("users"), "users_name_set"), "\"name\" IS NOT NULL");
+}
+
+TEST(ApplyTest, RenameTableRewritesQualifiersInItsOwnChecksAndPredicates) {
+  MetaData m = base();
+  schema::apply(m, AddCheck{"users", CheckConstraint{"users_qualified",
+                                                     "users.email <> 'users.email' AND "
+                                                     "\"users\".name <> email"}});
+  schema::apply(
+      m, CreateIndex{"users", index("ix_users_named", {"name"}, false, "users.name IS NOT NULL")});
+  schema::apply(m, RenameTable{"users", "accounts"});
+  const Table& accounts = *m.table("accounts");
+  EXPECT_EQ(check_sql(accounts, "users_qualified"),
+            "accounts.email <> 'users.email' AND \"accounts\".name <> email");
+  EXPECT_EQ(check_sql(accounts, "users_email_nonempty"), "email <> ''");
+  EXPECT_EQ(accounts.indexes[1].where, "accounts.name IS NOT NULL");
+}
+
 TEST(ApplyTest, IndexesAndConstraintsAreAddedAndDropped) {
   MetaData m = base();
   schema::apply(

@@ -13,10 +13,16 @@
 // Tables and their constraints and indexes are inserted in name order, so a model
 // in validate()'s canonical form stays in it; columns are appended, as both
 // backends append them.
+//
+// Renames also rewrite the SQL text that names the old column or table (check
+// expressions, partial-index predicates), as both databases do when they rename:
+// otherwise the next SQLite rebuild would render the stale name from the model.
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <variant>
 #include <vector>
@@ -29,6 +35,194 @@ namespace keel::schema {
 namespace {
 
 using Names = std::vector<std::string>;
+
+// ---- names in SQL text --------------------------------------------------------
+//
+// The driver's placeholder lexer (driver/placeholders.cpp) knows the same literal
+// and comment forms, but it is internal to the driver layer and it rewrites
+// placeholders rather than finding names; so the schema layer scans for itself.
+// Like that lexer it is a scanner, not a parser: it only needs to know where
+// literals, quoted identifiers and comments begin and end.
+
+struct SqlToken {
+  enum class Kind { word, quoted, punct, other };  // other: literals, numbers
+  Kind kind = Kind::other;
+  std::size_t begin = 0, end = 0;  // in the text
+  std::string name;                // word: as written; quoted: unescaped
+};
+
+bool ident_start(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
+}
+bool ident_char(unsigned char c) { return ident_start(c) || (c >= '0' && c <= '9') || c == '$'; }
+
+// The tokens of `sql`, blanks and comments left out. An unterminated literal or
+// comment runs to the end: the text is never made worse than it was.
+std::vector<SqlToken> sql_tokens(std::string_view sql) {
+  std::vector<SqlToken> out;
+  std::size_t i = 0;
+  const std::size_t n = sql.size();
+  auto at = [&](std::size_t k) { return k < n ? static_cast<unsigned char>(sql[k]) : 0; };
+  // '…' with '' inside (E'…' also with backslash escapes); "…" and `…` with doubling.
+  auto quoted_end = [&](std::size_t k, char q, bool backslashes, std::string* name) {
+    for (++k; k < n; ++k) {
+      if (backslashes && sql[k] == '\\') {
+        ++k;
+      } else if (sql[k] == q) {
+        if (at(k + 1) != static_cast<unsigned char>(q)) return k + 1;
+        ++k;
+        if (name) *name += q;
+      } else if (name) {
+        *name += sql[k];
+      }
+    }
+    return n;
+  };
+  while (i < n) {
+    const unsigned char c = at(i);
+    const std::size_t start = i;
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f') {
+      ++i;
+    } else if (c == '-' && at(i + 1) == '-') {
+      i = std::min(n, sql.find('\n', i));
+    } else if (c == '/' && at(i + 1) == '*') {
+      int depth = 1;  // PostgreSQL nests block comments
+      for (i += 2; i < n && depth > 0;) {
+        if (at(i) == '/' && at(i + 1) == '*') {
+          ++depth;
+          i += 2;
+        } else if (at(i) == '*' && at(i + 1) == '/') {
+          --depth;
+          i += 2;
+        } else {
+          ++i;
+        }
+      }
+    } else if (c == '\'') {
+      i = quoted_end(i, '\'', false, nullptr);
+      out.push_back({SqlToken::Kind::other, start, i, {}});
+    } else if (c == '"' || c == '`') {
+      std::string name;
+      i = quoted_end(i, static_cast<char>(c), false, &name);
+      out.push_back({SqlToken::Kind::quoted, start, i, std::move(name)});
+    } else if ((c == 'e' || c == 'E') && at(i + 1) == '\'') {
+      i = quoted_end(i + 1, '\'', true, nullptr);
+      out.push_back({SqlToken::Kind::other, start, i, {}});
+    } else if (ident_start(c)) {
+      while (i < n && ident_char(at(i))) ++i;
+      out.push_back({SqlToken::Kind::word, start, i, std::string(sql.substr(start, i - start))});
+    } else if (c >= '0' && c <= '9') {
+      while (i < n && (ident_char(at(i)) || at(i) == '.')) ++i;
+      out.push_back({SqlToken::Kind::other, start, i, {}});
+    } else if (c == '$') {
+      // $tag$ … $tag$ (PostgreSQL's dollar quoting); a lone $ is punctuation.
+      std::size_t k = i + 1;
+      while (k < n && ident_char(at(k)) && at(k) != '$') ++k;
+      if (at(k) == '$') {
+        const std::string_view tag = sql.substr(i, k + 1 - i);
+        const std::size_t close = sql.find(tag, k + 1);
+        i = close == std::string_view::npos ? n : close + tag.size();
+        out.push_back({SqlToken::Kind::other, start, i, {}});
+      } else {
+        ++i;
+        out.push_back({SqlToken::Kind::punct, start, i, "$"});
+      }
+    } else {
+      ++i;
+      out.push_back({SqlToken::Kind::punct, start, i, std::string(1, static_cast<char>(c))});
+    }
+  }
+  return out;
+}
+
+// True when the token names `name`: a quoted identifier exactly, a bare one as
+// PostgreSQL folds it (to lower case) or as written.
+bool names(const SqlToken& t, const std::string& name) {
+  if (t.kind == SqlToken::Kind::quoted) return t.name == name;
+  if (t.kind != SqlToken::Kind::word) return false;
+  if (t.name == name) return true;
+  std::string lower = t.name;
+  for (char& ch : lower)
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  return lower == name;
+}
+
+bool is_punct(const std::vector<SqlToken>& ts, std::size_t k, char c) {
+  return k < ts.size() && ts[k].kind == SqlToken::Kind::punct && ts[k].name[0] == c;
+}
+
+// `name` as an identifier in place of a token: bare where the old one was bare and
+// the new name reads the same bare on both backends, else quoted.
+std::string spell(const std::string& name, bool was_bare) {
+  // PostgreSQL's reserved key words: bare, these would not be names.
+  // clang-format off
+  static constexpr std::string_view kReserved[] = {
+      "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "both",
+      "case", "cast", "check", "collate", "column", "constraint", "create", "current_catalog",
+      "current_date", "current_role", "current_time", "current_timestamp", "current_user",
+      "default", "deferrable", "desc", "distinct", "do", "else", "end", "except", "false",
+      "fetch", "for", "foreign", "from", "grant", "group", "having", "in", "initially",
+      "intersect", "into", "is", "isnull", "join", "lateral", "leading", "like", "limit",
+      "localtime", "localtimestamp", "not", "notnull", "null", "offset", "on", "only", "or",
+      "order", "placing", "primary", "references", "returning", "select", "session_user",
+      "some", "symmetric", "table", "then", "to", "trailing", "true", "union", "unique", "user",
+      "using"};
+  // clang-format on
+  bool plain = was_bare && !name.empty() && !(name[0] >= '0' && name[0] <= '9');
+  for (char ch : name)
+    plain = plain && ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_');
+  if (plain && std::find(std::begin(kReserved), std::end(kReserved), name) == std::end(kReserved))
+    return name;
+  std::string out = "\"";
+  for (char ch : name) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return out + "\"";
+}
+
+// `sql` with each token for which `pick(tokens, k)` holds spelled as `to`.
+template <class Pick>
+std::string rewrite_names(const std::string& sql, const std::string& to, Pick pick) {
+  const std::vector<SqlToken> ts = sql_tokens(sql);
+  std::string out;
+  std::size_t copied = 0;
+  for (std::size_t k = 0; k < ts.size(); ++k) {
+    if (!pick(ts, k)) continue;
+    out.append(sql, copied, ts[k].begin - copied);
+    out += spell(to, ts[k].kind == SqlToken::Kind::word);
+    copied = ts[k].end;
+  }
+  if (copied == 0) return sql;
+  out.append(sql, copied, std::string::npos);
+  return out;
+}
+
+// `sql`, an expression on table `table`, with its column `from` named `to`: names
+// that are not a function being called, nor qualified by another name than the table's.
+std::string rename_column_in(const std::string& sql, const std::string& table,
+                             const std::string& from, const std::string& to) {
+  return rewrite_names(sql, to, [&](const std::vector<SqlToken>& ts, std::size_t k) {
+    if (!names(ts[k], from) || is_punct(ts, k + 1, '(') || is_punct(ts, k + 1, '.')) return false;
+    if (k > 0 && is_punct(ts, k - 1, '.')) return k >= 2 && names(ts[k - 2], table);
+    return true;
+  });
+}
+
+// `sql`, an expression on the table renamed from `from` to `to`: the qualifiers
+// ("from".col) that name it.
+std::string rename_table_in(const std::string& sql, const std::string& from,
+                            const std::string& to) {
+  return rewrite_names(sql, to, [&](const std::vector<SqlToken>& ts, std::size_t k) {
+    return names(ts[k], from) && is_punct(ts, k + 1, '.') && !(k > 0 && is_punct(ts, k - 1, '.'));
+  });
+}
+
+// Where a table's SQL text can name its columns. Defaults cannot (neither backend
+// lets a DEFAULT refer to a column), so they are left as written.
+template <class Rewrite>
+void rewrite_table_sql(Table& t, Rewrite rewrite) {
+  for (CheckConstraint& ck : t.checks) ck.expression = rewrite(ck.expression);
+  for (Index& ix : t.indexes)
+    if (!ix.where.empty()) ix.where = rewrite(ix.where);
+}
 
 class Applier {
  public:
@@ -61,6 +255,8 @@ class Applier {
     ts.erase(it);
     moved.name = o.to;
     moved.renamed_from.clear();
+    rewrite_table_sql(moved,
+                      [&](const std::string& sql) { return rename_table_in(sql, o.from, o.to); });
     insert_by_name(ts, std::move(moved));
     for (Table& x : ts)
       for (ForeignKey& fk : x.foreign_keys)
@@ -107,6 +303,8 @@ class Applier {
     for (ForeignKey& fk : t.foreign_keys) rename(fk.columns);
     for (UniqueConstraint& u : t.uniques) rename(u.columns);
     for (Index& ix : t.indexes) rename(ix.columns);
+    rewrite_table_sql(
+        t, [&](const std::string& sql) { return rename_column_in(sql, o.table, o.from, o.to); });
     for (Table& x : meta_.tables)
       for (ForeignKey& fk : x.foreign_keys)
         if (fk.ref_table == o.table) rename(fk.ref_columns);
