@@ -1,94 +1,20 @@
-// The migration engine against real databases: a small history of revision files
-// written into the test's scratch directory, run up and down on both backends.
+// The migration engine against real databases: the standard history of revision files
+// (support/revision_fixtures.hpp) written into the test's scratch directory, run up
+// and down on both backends.
 #include "keel/migrate.hpp"
 
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include "keel/database.hpp"
 #include "support/backend_test.hpp"
+#include "support/revision_fixtures.hpp"
 
 namespace keel {
 namespace {
 
 namespace fs = std::filesystem;
 using Lines = std::vector<std::string>;
-
-constexpr const char* kUsers = R"y(id: r1
-down_revision: null
-message: users
-created: 2026-01-01T00:00:00Z
-upgrade:
-  - create_table:
-      name: users
-      columns:
-        id: {type: bigint, nullable: false, autoincrement: true}
-        name: {type: text, nullable: false}
-      primary_key: [id]
-downgrade:
-  - drop_table:
-      name: users
-      columns:
-        id: {type: bigint, nullable: false, autoincrement: true}
-        name: {type: text, nullable: false}
-      primary_key: [id]
-)y";
-
-constexpr const char* kPosts = R"y(id: r2
-down_revision: r1
-message: posts
-created: 2026-01-02T00:00:00Z
-upgrade:
-  - create_table:
-      name: posts
-      columns:
-        id: {type: bigint, nullable: false, autoincrement: true}
-        user_id: {type: bigint, nullable: false}
-        title: text
-      primary_key: [id]
-      foreign_keys:
-        - {columns: [user_id], references: {table: users, columns: [id]}, on_delete: cascade}
-      indexes:
-        - {columns: [user_id]}
-downgrade:
-  - drop_table:
-      name: posts
-      columns:
-        id: {type: bigint, nullable: false, autoincrement: true}
-        user_id: {type: bigint, nullable: false}
-        title: text
-      primary_key: [id]
-      foreign_keys:
-        - {columns: [user_id], references: {table: users, columns: [id]}, on_delete: cascade}
-      indexes:
-        - {columns: [user_id]}
-)y";
-
-constexpr const char* kEmail = R"y(id: r3
-down_revision: r2
-message: email
-created: 2026-01-03T00:00:00Z
-upgrade:
-  - add_column: {table: users, column: {name: email, type: "string(100)"}}
-  - sql: "UPDATE users SET email = name || '@example.org'"
-downgrade:
-  - drop_column: {table: users, column: {name: email, type: "string(100)"}}
-)y";
-
-// Changing a parent table's column type rebuilds it on SQLite; its children's
-// ON DELETE CASCADE rows must survive.
-constexpr const char* kWiden = R"y(id: r4
-down_revision: r3
-message: widen name
-created: 2026-01-04T00:00:00Z
-upgrade:
-  - alter_column: {table: users, column: name, from: {type: text, nullable: false},
-                   to: {type: "string(200)", nullable: false}}
-downgrade:
-  - alter_column: {table: users, column: name, from: {type: "string(200)", nullable: false},
-                   to: {type: text, nullable: false}}
-)y";
 
 // Fails in its middle: the first operation succeeds, the SQL after it does not.
 constexpr const char* kBroken = R"y(id: r5
@@ -105,45 +31,12 @@ downgrade:
   - drop_column: {table: users, column: {name: age, type: integer}}
 )y";
 
-class MigrateTest : public testing::BackendTest {
+class MigrateTest : public testing::MigrationTest {
  protected:
-  void SetUp() override {
-    BackendTest::SetUp();
-    dir_ = (temp_dir() / "migrations").string();
-    fs::create_directories(dir_);
-    write("r1_users.yaml", kUsers);
-    write("r2_posts.yaml", kPosts);
-    write("r3_email.yaml", kEmail);
-    write("r4_widen.yaml", kWiden);
-    db_ = std::make_unique<Database>(config());
-  }
-  void TearDown() override {
-    db_.reset();
-    BackendTest::TearDown();
-  }
-
-  void write(const std::string& file, const std::string& text) {
-    std::ofstream(fs::path(dir_) / file, std::ios::binary) << text;
-  }
-
-  Lines dump(const std::string& sql) {
-    Lines out;
-    for (const Row& row : db_->query(sql)) {
-      std::string line;
-      for (std::size_t i = 0; i < row.size(); ++i)
-        line += (i ? "|" : "") + (row[i].is_null() ? std::string("NULL") : row[i].to_display());
-      out.push_back(line);
-    }
-    return out;
-  }
   Lines applied() {
     Lines out;
     for (const auto& r : migrate::history(*db_)) out.push_back(r.id + " " + r.checksum);
     return out;
-  }
-  schema::MetaData reflected() {
-    auto lease = db_->connection();
-    return schema::reflect(*lease);
   }
   void seed() {
     db_->execute("INSERT INTO users (name) VALUES ('ann'), ('bob')");
@@ -151,9 +44,6 @@ class MigrateTest : public testing::BackendTest {
   }
   Lines users() { return dump("SELECT id, name FROM users ORDER BY id"); }
   Lines posts() { return dump("SELECT id, user_id, title FROM posts ORDER BY id"); }
-
-  std::string dir_;
-  std::unique_ptr<Database> db_;
 };
 
 TEST_P(MigrateTest, UpgradeDowngradeUpgradeKeepsRows) {
@@ -211,11 +101,12 @@ TEST_P(MigrateTest, ChangedAppliedFileIsRefusedAndReported) {
   migrate::upgrade(*db_, dir_, "r2");
   // Line endings and trailing blanks are not a change.
   std::string crlf;
-  for (char c : std::string(kUsers)) crlf += c == '\n' ? std::string("  \r\n") : std::string(1, c);
+  const std::string users = testing::standard_revision(1);
+  for (char c : users) crlf += c == '\n' ? std::string("  \r\n") : std::string(1, c);
   write("r1_users.yaml", crlf);
   EXPECT_TRUE(migrate::upgrade(*db_, dir_, "r3") == (Lines{"r3"}));
 
-  write("r1_users.yaml", std::string(kUsers) + "# an edit\n");
+  write("r1_users.yaml", users + "# an edit\n");
   try {
     migrate::upgrade(*db_, dir_);
     ADD_FAILURE() << "upgrade accepted a changed revision";
@@ -457,7 +348,7 @@ TEST_P(MigrateTest, HeldLockMakesUpgradeWaitThenGiveUp) {
 
 TEST_P(MigrateTest, DatabaseAheadOfTheFilesIsRefused) {
   migrate::upgrade(*db_, dir_);
-  fs::remove(fs::path(dir_) / "r4_widen.yaml");
+  fs::remove(fs::path(dir_) / "r4_widen_name.yaml");
   try {
     migrate::upgrade(*db_, dir_);
     ADD_FAILURE() << "upgrade ignored an applied revision it does not know";

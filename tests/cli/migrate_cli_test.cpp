@@ -1,5 +1,5 @@
-// The migration verbs of `keel` as a process, on each backend: a small history of
-// revision files in the test's scratch directory, run through the command.
+// The migration verbs of `keel` as a process, on each backend: the standard history
+// (support/revision_fixtures.hpp) in the test's scratch directory, run through the command.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -12,8 +12,7 @@
 
 #include "keel/migrate.hpp"
 #include "keel/schema.hpp"
-#include "process.hpp"
-#include "support/backend_test.hpp"
+#include "migrate_cli_fixture.hpp"
 
 namespace keel::testing {
 namespace {
@@ -21,122 +20,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr const char* kUsers = R"y(id: r1
-down_revision: null
-message: users
-created: 2026-01-01T00:00:00Z
-upgrade:
-  - create_table:
-      name: users
-      columns:
-        id: {type: bigint, nullable: false, autoincrement: true}
-        name: {type: text, nullable: false}
-      primary_key: [id]
-downgrade:
-  - drop_table:
-      name: users
-      columns:
-        id: {type: bigint, nullable: false, autoincrement: true}
-        name: {type: text, nullable: false}
-      primary_key: [id]
-)y";
-
-constexpr const char* kPosts = R"y(id: r2
-down_revision: r1
-message: posts
-created: 2026-01-02T00:00:00Z
-upgrade:
-  - create_table:
-      name: posts
-      columns:
-        id: {type: bigint, nullable: false, autoincrement: true}
-        user_id: {type: bigint, nullable: false}
-        title: text
-      primary_key: [id]
-      foreign_keys:
-        - {columns: [user_id], references: {table: users, columns: [id]}, on_delete: cascade}
-downgrade:
-  - drop_table:
-      name: posts
-      columns:
-        id: {type: bigint, nullable: false, autoincrement: true}
-        user_id: {type: bigint, nullable: false}
-        title: text
-      primary_key: [id]
-      foreign_keys:
-        - {columns: [user_id], references: {table: users, columns: [id]}, on_delete: cascade}
-)y";
-
-// A type change: a table rebuild on SQLite, ALTER COLUMN … TYPE on PostgreSQL.
-constexpr const char* kWiden = R"y(id: r3
-down_revision: r2
-message: widen name
-created: 2026-01-03T00:00:00Z
-upgrade:
-  - add_column: {table: users, column: {name: email, type: "string(100)"}}
-  - alter_column: {table: users, column: name, from: {type: text, nullable: false},
-                   to: {type: "string(200)", nullable: false}}
-downgrade:
-  - alter_column: {table: users, column: name, from: {type: "string(200)", nullable: false},
-                   to: {type: text, nullable: false}}
-  - drop_column: {table: users, column: {name: email, type: "string(100)"}}
-)y";
-
-// What r3 leaves: the schema file `keel check` compares a database at head with.
-constexpr const char* kHeadSchema = R"y(tables:
-  users:
-    columns:
-      id: {type: bigint, nullable: false, autoincrement: true}
-      name: {type: "string(200)", nullable: false}
-      email: "string(100)"
-    primary_key: [id]
-  posts:
-    columns:
-      id: {type: bigint, nullable: false, autoincrement: true}
-      user_id: {type: bigint, nullable: false}
-      title: text
-    primary_key: [id]
-    foreign_keys:
-      - {columns: [user_id], references: {table: users, columns: [id]}, on_delete: cascade}
-)y";
-
-bool contains(const std::string& text, std::string_view needle) {
-  return text.find(needle) != std::string::npos;
-}
-
-class CliMigrateTest : public BackendTest {
+class CliMigrateTest : public CliMigrationTest {
  protected:
-  void SetUp() override {
-    BackendTest::SetUp();
-    dir_ = (temp_dir() / "migrations").string();
-    fs::create_directories(dir_);
-    write_file(fs::path(dir_) / "r1_users.yaml", kUsers);
-    write_file(fs::path(dir_) / "r2_posts.yaml", kPosts);
-    write_file(fs::path(dir_) / "r3_widen_name.yaml", kWiden);
-  }
-
-  std::string url() const { return config().url.to_string(); }
-  const std::string& dir() const { return dir_; }
-
-  ProcessOptions options() const {
-    ProcessOptions o;
-    o.env["DATABASE_URL"] = std::nullopt;
-    o.cwd = temp_dir();
-    return o;
-  }
-
-  // `keel VERB args… --url URL --migrations DIR`.
-  ProcessResult keel(std::vector<std::string> args) const {
-    args.insert(args.end(), {"--url", url(), "--migrations", dir_});
-    return run_keel(args, options());
-  }
-
-  std::string current() const {
-    auto r = keel({"current"});
-    EXPECT_EQ(r.exit_code, 0) << describe(r);
-    return r.out;
-  }
-
   // The application's tables (reflection leaves keel_version out).
   std::vector<std::string> tables() const {
     auto c = connect();
@@ -145,36 +30,35 @@ class CliMigrateTest : public BackendTest {
     std::sort(names.begin(), names.end());
     return names;
   }
-
- private:
-  std::string dir_;
 };
 
 TEST_P(CliMigrateTest, UpgradeHeadAppliesEveryRevisionAndCurrentShowsHead) {
-  EXPECT_EQ(current(), "none (head is r3)\n");
+  EXPECT_EQ(current(), "none (head is r4)\n");
   auto r = keel({"upgrade", "head"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
-  EXPECT_EQ(r.out, "applied r1 users\napplied r2 posts\napplied r3 widen name\n");
+  EXPECT_EQ(without_durations(r.out),
+            "applying r1 users ... ok\napplying r2 posts ... ok\napplying r3 email ... ok\n"
+            "applying r4 widen name ... ok\n");
   EXPECT_EQ(tables(), (std::vector<std::string>{"posts", "users"}));
-  EXPECT_EQ(current(), "r3 (head)\n");
+  EXPECT_EQ(current(), "r4 (head)\n");
 
   auto j = keel({"current", "--json"});
   ASSERT_EQ(j.exit_code, 0) << describe(j);
   auto doc = json::parse(j.out, nullptr, false);
-  EXPECT_EQ(doc["current"], "r3") << j.out;
-  EXPECT_EQ(doc["head"], "r3") << j.out;
+  EXPECT_EQ(doc["current"], "r4") << j.out;
+  EXPECT_EQ(doc["head"], "r4") << j.out;
   EXPECT_EQ(doc["at_head"], true) << j.out;
 
   auto again = keel({"upgrade"});
   EXPECT_EQ(again.exit_code, 0) << describe(again);
-  EXPECT_EQ(again.out, "nothing to do: the database is at r3\n");
+  EXPECT_EQ(again.out, "nothing to do: the database is at r4\n");
 }
 
 TEST_P(CliMigrateTest, UpgradePlusNAndARevisionPrefixStopThere) {
   auto one = keel({"upgrade", "+1"});
   ASSERT_EQ(one.exit_code, 0) << describe(one);
-  EXPECT_EQ(one.out, "applied r1 users\n");
-  EXPECT_EQ(current(), "r1 (head is r3)\n");
+  EXPECT_EQ(without_durations(one.out), "applying r1 users ... ok\n");
+  EXPECT_EQ(current(), "r1 (head is r4)\n");
   auto two = keel({"upgrade", "r2", "--json"});
   ASSERT_EQ(two.exit_code, 0) << describe(two);
   auto doc = json::parse(two.out, nullptr, false);
@@ -189,36 +73,38 @@ TEST_P(CliMigrateTest, HistoryListsRevisionsNewestFirstWithWhatIsApplied) {
   std::istringstream lines(r.out);
   std::vector<std::string> got;
   for (std::string line; std::getline(lines, line);) got.push_back(line);
-  ASSERT_EQ(got.size(), 3u) << r.out;
-  EXPECT_EQ(got[0], "r2 -> r3 (head), widen name [pending]");
-  EXPECT_TRUE(got[1].starts_with("r1 -> r2, posts [applied ")) << got[1];
-  EXPECT_TRUE(got[2].starts_with("<base> -> r1, users [applied ")) << got[2];
+  ASSERT_EQ(got.size(), 4u) << r.out;
+  EXPECT_EQ(got[0], "r3 -> r4 (head), widen name [pending]");
+  EXPECT_EQ(got[1], "r2 -> r3, email [pending]");
+  EXPECT_TRUE(got[2].starts_with("r1 -> r2, posts [applied ")) << got[2];
+  EXPECT_TRUE(got[3].starts_with("<base> -> r1, users [applied ")) << got[3];
 
   auto j = keel({"history", "--json"});
   ASSERT_EQ(j.exit_code, 0) << describe(j);
   auto doc = json::parse(j.out, nullptr, false);
   ASSERT_TRUE(doc.is_array()) << j.out;
-  ASSERT_EQ(doc.size(), 3u) << j.out;
+  ASSERT_EQ(doc.size(), 4u) << j.out;
   EXPECT_EQ(doc[0]["id"], "r1");
   EXPECT_EQ(doc[0]["applied"], true);
   EXPECT_TRUE(doc[0]["applied_at"].is_string()) << j.out;
   EXPECT_EQ(doc[1]["down_revisions"], json::array({"r1"}));
-  EXPECT_EQ(doc[2]["id"], "r3");
-  EXPECT_EQ(doc[2]["applied"], false);
-  EXPECT_EQ(doc[2]["head"], true);
+  EXPECT_EQ(doc[3]["id"], "r4");
+  EXPECT_EQ(doc[3]["applied"], false);
+  EXPECT_EQ(doc[3]["head"], true);
 }
 
 TEST_P(CliMigrateTest, DowngradeMinusOneThenBaseRevertsNewestFirst) {
   ASSERT_EQ(keel({"upgrade", "head"}).exit_code, 0);
   auto back = keel({"downgrade", "-1"});
   ASSERT_EQ(back.exit_code, 0) << describe(back);
-  EXPECT_EQ(back.out, "reverted r3 widen name\n");
-  EXPECT_EQ(current(), "r2 (head is r3)\n");
+  EXPECT_EQ(without_durations(back.out), "reverting r4 widen name ... ok\n");
+  EXPECT_EQ(current(), "r3 (head is r4)\n");
 
   auto base = keel({"downgrade", "base"});
   ASSERT_EQ(base.exit_code, 0) << describe(base);
-  EXPECT_EQ(base.out, "reverted r2 posts\nreverted r1 users\n");
-  EXPECT_EQ(current(), "none (head is r3)\n");
+  EXPECT_EQ(without_durations(base.out),
+            "reverting r3 email ... ok\nreverting r2 posts ... ok\nreverting r1 users ... ok\n");
+  EXPECT_EQ(current(), "none (head is r4)\n");
   EXPECT_TRUE(tables().empty());
 
   auto missing = run_keel({"downgrade", "--url", url(), "--migrations", dir()}, options());
@@ -229,12 +115,12 @@ TEST_P(CliMigrateTest, StampRecordsARevisionWithoutRunningIt) {
   auto r = keel({"stamp", "r2"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_EQ(r.out, "stamped r2\n");
-  EXPECT_EQ(current(), "r2 (head is r3)\n");
+  EXPECT_EQ(current(), "r2 (head is r4)\n");
   EXPECT_TRUE(tables().empty());  // nothing ran
 
   auto base = keel({"stamp", "base"});
   ASSERT_EQ(base.exit_code, 0) << describe(base);
-  EXPECT_EQ(current(), "none (head is r3)\n");
+  EXPECT_EQ(current(), "none (head is r4)\n");
 }
 
 TEST_P(CliMigrateTest, CheckExitsZeroAtHeadAndOneWhenBehindOrTampered) {
@@ -254,9 +140,9 @@ TEST_P(CliMigrateTest, CheckExitsZeroAtHeadAndOneWhenBehindOrTampered) {
   EXPECT_EQ(ok.exit_code, 0) << describe(ok);
 
   // Trailing white space is no change; a changed operation is.
-  write_file(fs::path(dir()) / "r1_users.yaml", std::string(kUsers) + "   \n");
+  write_file(fs::path(dir()) / "r1_users.yaml", standard_revision(1) + "   \n");
   EXPECT_EQ(keel({"check"}).exit_code, 0);
-  std::string edited = kUsers;
+  std::string edited = standard_revision(1);
   edited.replace(edited.find("name: {type: text"), 17, "name: {type: blob");
   write_file(fs::path(dir()) / "r1_users.yaml", edited);
   auto tampered = keel({"check"});
@@ -268,11 +154,11 @@ TEST_P(CliMigrateTest, CheckExitsZeroAtHeadAndOneWhenBehindOrTampered) {
 
 TEST_P(CliMigrateTest, CheckOfAnAheadDatabaseNamesTheUnknownRevision) {
   ASSERT_EQ(keel({"upgrade", "head"}).exit_code, 0);
-  fs::remove(fs::path(dir()) / "r3_widen_name.yaml");
+  fs::remove(fs::path(dir()) / "r4_widen_name.yaml");
   auto r = keel({"check"});
   EXPECT_EQ(r.exit_code, 1) << describe(r);
   EXPECT_TRUE(contains(r.out, "ahead")) << r.out;
-  EXPECT_TRUE(contains(r.out, "r3")) << r.out;
+  EXPECT_TRUE(contains(r.out, "r4")) << r.out;
 }
 
 TEST_P(CliMigrateTest, UpgradeSqlFedToTheRealClientGivesADatabaseCheckAccepts) {
@@ -295,7 +181,7 @@ TEST_P(CliMigrateTest, UpgradeSqlFedToTheRealClientGivesADatabaseCheckAccepts) {
 
   auto check = keel({"check"});
   EXPECT_EQ(check.exit_code, 0) << describe(check);
-  EXPECT_EQ(current(), "r3 (head)\n");
+  EXPECT_EQ(current(), "r4 (head)\n");
   EXPECT_EQ(tables(), (std::vector<std::string>{"posts", "users"}));
 
   // The same script as the library renders for this dialect, whatever the URL says.
@@ -315,12 +201,12 @@ TEST_P(CliMigrateTest, DowngradeSqlPrintsTheRevertScript) {
 }
 
 TEST_P(CliMigrateTest, BrokenRevisionFileExits2NamingFileLineAndKey) {
-  write_file(fs::path(dir()) / "r4_bad.yaml",
-             "id: r4\ndown_revision: r3\nmessage: bad\nupgrade:\n  - frobnicate: {table: users}\n");
+  write_file(fs::path(dir()) / "r5_bad.yaml",
+             "id: r5\ndown_revision: r4\nmessage: bad\nupgrade:\n  - frobnicate: {table: users}\n");
   for (const char* verb : {"upgrade", "current", "check", "history"}) {
     auto r = keel({verb});
     EXPECT_EQ(r.exit_code, 2) << verb << ": " << describe(r);
-    EXPECT_TRUE(contains(r.err, "r4_bad.yaml:5:")) << r.err;
+    EXPECT_TRUE(contains(r.err, "r5_bad.yaml:5:")) << r.err;
     EXPECT_TRUE(contains(r.err, "upgrade[0]")) << r.err;
   }
   EXPECT_TRUE(tables().empty());
@@ -330,7 +216,7 @@ TEST_P(CliMigrateTest, UnknownRevisionAndMissingDirectoryExit2) {
   auto unknown = keel({"upgrade", "nope"});
   EXPECT_EQ(unknown.exit_code, 2) << describe(unknown);
   EXPECT_TRUE(contains(unknown.err, "unknown revision 'nope'")) << unknown.err;
-  EXPECT_TRUE(contains(unknown.err, "r1, r2, r3")) << unknown.err;
+  EXPECT_TRUE(contains(unknown.err, "r1, r2, r3, r4")) << unknown.err;
 
   auto none = run_keel({"current", "--url", url()}, options());
   EXPECT_EQ(none.exit_code, 2) << describe(none);
@@ -345,7 +231,7 @@ TEST_P(CliMigrateTest, MigrationsDirectoryComesFromKeelYamlRelativeToIt) {
   auto r = run_keel({"--config", "conf/app.yaml", "upgrade", "head", "--url", url()}, options());
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   auto c = run_keel({"current", "--config", "conf/app.yaml", "--url", url()}, options());
-  EXPECT_EQ(c.out, "r3 (head)\n") << describe(c);
+  EXPECT_EQ(c.out, "r4 (head)\n") << describe(c);
 }
 
 TEST_P(CliMigrateTest, RevisionWritesAnEmptyRevisionOnTopOfTheHead) {
@@ -353,17 +239,17 @@ TEST_P(CliMigrateTest, RevisionWritesAnEmptyRevisionOnTopOfTheHead) {
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   auto doc = json::parse(r.out, nullptr, false);
   ASSERT_TRUE(doc.is_object()) << r.out;
-  EXPECT_EQ(doc["down_revision"], "r3");
+  EXPECT_EQ(doc["down_revision"], "r4");
   std::string id = doc["id"];
   EXPECT_EQ(doc["path"], (fs::path(dir()) / (id + "_add_user_e_mail.yaml")).string());
 
   auto second = keel({"revision", "-m", "second"});
   ASSERT_EQ(second.exit_code, 0) << describe(second);
   migrate::History history = migrate::load_history(dir());
-  ASSERT_EQ(history.revisions.size(), 5u);
-  EXPECT_EQ(history.revisions[3].id, id);
-  EXPECT_EQ(history.revisions[3].message, "Add user e-mail!");
-  EXPECT_EQ(history.revisions[4].down_revisions, std::vector<std::string>{id});
+  ASSERT_EQ(history.revisions.size(), 6u);
+  EXPECT_EQ(history.revisions[4].id, id);
+  EXPECT_EQ(history.revisions[4].message, "Add user e-mail!");
+  EXPECT_EQ(history.revisions[5].down_revisions, std::vector<std::string>{id});
   EXPECT_TRUE(contains(second.out, history.head())) << second.out;
 
   auto up = keel({"upgrade", "head"});
@@ -398,18 +284,19 @@ TEST_P(CliMigrateTest, InitWritesAProjectThatRevisionAndUpgradeUse) {
 
 TEST_P(CliMigrateTest, AFailingRevisionExits1NamingItAndLeavesTheDatabaseAsItWas) {
   ASSERT_EQ(keel({"upgrade", "head"}).exit_code, 0);
-  write_file(fs::path(dir()) / "r4_fails.yaml",
-             "id: r4\ndown_revision: r3\nmessage: fails\nupgrade:\n"
+  write_file(fs::path(dir()) / "r5_fails.yaml",
+             "id: r5\ndown_revision: r4\nmessage: fails\nupgrade:\n"
              "  - add_column: {table: users, column: {name: age, type: integer}}\n"
              "  - sql: \"INSERT INTO no_such_table VALUES (1)\"\n"
              "downgrade:\n"
              "  - drop_column: {table: users, column: {name: age, type: integer}}\n");
   auto r = keel({"upgrade", "head"});
   EXPECT_EQ(r.exit_code, 1) << describe(r);
-  EXPECT_TRUE(contains(r.err, "r4")) << r.err;
+  EXPECT_TRUE(contains(r.err, "r5")) << r.err;
   EXPECT_TRUE(contains(r.err, "no_such_table")) << r.err;
   EXPECT_FALSE(contains(r.err, ":keel@")) << r.err;  // the password stays out
-  EXPECT_EQ(current(), "r3 (head is r4)\n");
+  EXPECT_EQ(r.out, "applying r5 fails ... failed\n");
+  EXPECT_EQ(current(), "r4 (head is r5)\n");
   auto c = connect();
   std::size_t users_columns = 0;
   for (const auto& t : schema::reflect(*c).tables)
@@ -418,7 +305,7 @@ TEST_P(CliMigrateTest, AFailingRevisionExits1NamingItAndLeavesTheDatabaseAsItWas
 }
 
 TEST_P(CliMigrateTest, CheckComparesADatabaseAtHeadWithTheSchemaFile) {
-  write_file(temp_dir() / "schema.yaml", kHeadSchema);
+  write_file(temp_dir() / "schema.yaml", standard_head_schema());
   ASSERT_EQ(keel({"upgrade", "+2"}).exit_code, 0);
   // Behind: only that is reported, not the differences it causes.
   auto behind = keel({"check", "--schema", "schema.yaml"});

@@ -21,8 +21,8 @@ std::vector<Verb (*)()>& registry() {
 
 // DESIGN.md's verb table; a verb not listed here sorts after these, by name.
 constexpr std::string_view kVerbOrder[] = {"init",    "revision", "upgrade", "downgrade",
-                                           "current", "history",  "stamp",   "check",
-                                           "schema",  "transfer", "health"};
+                                           "current", "history",  "stamp",   "merge",
+                                           "check",   "schema",   "transfer", "health"};
 
 std::size_t rank(const std::string& name) {
   auto it = std::find(std::begin(kVerbOrder), std::end(kVerbOrder), name);

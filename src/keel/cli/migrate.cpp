@@ -1,13 +1,10 @@
 // cli/migrate.cpp — the migration verbs: `keel current`, `history`, `upgrade`,
-// `downgrade`, `stamp`, `check`, `revision` and `init`. Each is a thin call into
-// keel::migrate; this file only finds the migrations directory and formats results.
+// `downgrade`, `stamp`, `check`, `revision`, `merge` and `init`. Each is a thin call
+// into keel::migrate; this file only finds the migrations directory and formats results.
 #include "keel/migrate.hpp"
 
 #include <fmt/format.h>
 
-#include <cctype>
-#include <chrono>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -15,7 +12,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -36,8 +32,12 @@ struct MigrateOptions {
   std::string from;     // --from for --sql; empty: base (upgrade) or head (downgrade)
   std::string dialect;  // --dialect for --sql; empty: the configured database's
   std::string message;  // revision -m
-  std::string schema;   // check --schema; empty: keel.yaml's `schema:`, else none
-  bool sql = false;     // --sql: print the script, touch no database
+  std::string schema;   // check/revision --schema; empty: keel.yaml's `schema:`, else none
+  std::string legacy_table = "schema_migrations";  // stamp --adopt --legacy-table
+  bool sql = false;           // --sql: print the script, touch no database
+  bool backup = false;        // upgrade --backup
+  bool autogenerate = false;  // revision --autogenerate
+  bool adopt = false;         // stamp --adopt
 };
 
 const char* const kDirHelp = "Directory of revision files (default: `migrations:` in keel.yaml)";
@@ -130,35 +130,80 @@ int run_history(const Globals& globals, const MigrateOptions& options) {
   return kExitOk;
 }
 
-void print_ids(const char* verb, const std::vector<std::string>& ids,
-               const migrate::History& history) {
-  for (const auto& id : ids) {
-    const migrate::Revision* r = history.find(id);
-    std::string message = r && !r->message.empty() ? " " + r->message : "";
-    std::cout << fmt::format("{} {}{}\n", verb, id, message);
+// A run's progress on stdout, as it happens: "applying <id> <message> ... " when a
+// revision starts and "ok (12 ms)" when it commits, each flushed so that a long run
+// shows where it is; "failed" ends the line of one that throws. With --json nothing is
+// printed until the single document at the end.
+class ProgressLines {
+ public:
+  ProgressLines(const Globals& globals, const char* verb) : json_(globals.json), verb_(verb) {}
+
+  migrate::RunOptions options() {
+    migrate::RunOptions o;
+    o.progress = [this](const migrate::RunEvent& e) { on(e); };
+    return o;
   }
-}
+  // Runs `body`, closing an open line with "failed" when it throws.
+  template <class F>
+  auto run(F&& body) {
+    try {
+      return body();
+    } catch (...) {
+      if (open_) std::cout << "failed" << std::endl;
+      open_ = false;
+      throw;
+    }
+  }
+  const std::string& backup_path() const { return backup_; }
+
+ private:
+  void on(const migrate::RunEvent& e) {
+    using Kind = migrate::RunEvent::Kind;
+    if (e.kind == Kind::backup) backup_ = e.backup_path;
+    if (json_) return;
+    if (e.kind == Kind::backup) {
+      std::cout << "backup: " << e.backup_path << std::endl;
+    } else if (e.kind == Kind::starting) {
+      std::cout << fmt::format("{} {}{} ... ", verb_, e.id,
+                               e.message.empty() ? "" : " " + e.message)
+                << std::flush;
+      open_ = true;
+    } else {
+      std::cout << fmt::format("ok ({} ms)", e.duration.count()) << std::endl;
+      open_ = false;
+    }
+  }
+
+  bool json_;
+  const char* verb_;
+  bool open_ = false;
+  std::string backup_;
+};
 
 int run_upgrade(const Globals& globals, const MigrateOptions& options) {
   std::string dir = migrations_dir(globals, options);
   std::string target = options.target.empty() ? "head" : options.target;
   if (options.sql) {
+    if (options.backup) throw UsageError("--backup goes without --sql: a script changes nothing");
     std::cout << migrate::upgrade_sql(dir, sql_backend(globals, options),
                                       options.from.empty() ? "base" : options.from, target);
     return kExitOk;
   }
   if (!options.from.empty()) throw UsageError("--from goes with --sql");
-  migrate::History history = migrate::load_history(dir);
   Database db(load_config(globals));
-  auto ids = migrate::upgrade(db, dir, target);
+  ProgressLines progress(globals, "applying");
+  migrate::RunOptions run = progress.options();
+  if (options.backup) run.backup = "";
+  auto ids = progress.run([&] { return migrate::upgrade(db, dir, target, run); });
   if (globals.json) {
-    std::cout << json{{"applied", ids}, {"current", id_or_null(migrate::current(db, dir))}}.dump(2)
-              << '\n';
+    json out{{"applied", ids}, {"current", id_or_null(migrate::current(db, dir))}};
+    if (options.backup)
+      out["backup"] = progress.backup_path().empty() ? json(nullptr) : json(progress.backup_path());
+    std::cout << out.dump(2) << '\n';
   } else if (ids.empty()) {
     auto current = migrate::current(db, dir);
-    std::cout << fmt::format("nothing to do: the database is at {}\n", current.value_or("base"));
-  } else {
-    print_ids("applied", ids, history);
+    std::cout << fmt::format("nothing to do: the database is at {}{}\n", current.value_or("base"),
+                             options.backup ? " (no backup needed)" : "");
   }
   return kExitOk;
 }
@@ -172,22 +217,54 @@ int run_downgrade(const Globals& globals, const MigrateOptions& options) {
     return kExitOk;
   }
   if (!options.from.empty()) throw UsageError("--from goes with --sql");
-  migrate::History history = migrate::load_history(dir);
   Database db(load_config(globals));
-  auto ids = migrate::downgrade(db, dir, options.target);
+  ProgressLines progress(globals, "reverting");
+  auto ids = progress.run(
+      [&] { return migrate::downgrade(db, dir, options.target, progress.options()); });
   if (globals.json) {
     std::cout << json{{"reverted", ids}, {"current", id_or_null(migrate::current(db, dir))}}.dump(2)
               << '\n';
   } else if (ids.empty()) {
     std::cout << "nothing to do\n";
-  } else {
-    print_ids("reverted", ids, history);
   }
   return kExitOk;
 }
 
+// stamp --adopt: exit 0 when stamped, 1 listing the differences otherwise.
+int run_adopt(const Globals& globals, const MigrateOptions& options, const std::string& dir) {
+  Database db(load_config(globals));
+  migrate::AdoptReport report = migrate::adopt(db, dir, options.target, options.legacy_table);
+  auto current = migrate::current(db, dir);
+  if (globals.json) {
+    std::cout << json{{"adopted", report.stamped},
+                      {"current", id_or_null(current)},
+                      {"differences", report.differences},
+                      {"legacy_table", options.legacy_table},
+                      {"legacy_versions", report.legacy_versions ? json(*report.legacy_versions)
+                                                                 : json(nullptr)}}
+                     .dump(2)
+              << '\n';
+  } else if (report.stamped) {
+    std::string legacy =
+        report.legacy_versions
+            ? fmt::format("legacy table {} lists {} versions, now unused", options.legacy_table,
+                          *report.legacy_versions)
+            : fmt::format("no legacy table {}", options.legacy_table);
+    std::cout << fmt::format("adopted: stamped {} (schema matches; {})\n", current.value_or("base"),
+                             legacy);
+  } else {
+    std::cout << fmt::format(
+        "not adopted: the database differs from revision {} (nothing changed):\n", options.target);
+    for (const auto& d : report.differences) std::cout << d << '\n';
+  }
+  return report.stamped ? kExitOk : kExitFailed;
+}
+
 int run_stamp(const Globals& globals, const MigrateOptions& options) {
   std::string dir = migrations_dir(globals, options);
+  if (options.adopt) return run_adopt(globals, options, dir);
+  if (options.legacy_table != MigrateOptions{}.legacy_table)
+    throw UsageError("--legacy-table goes with --adopt");
   Database db(load_config(globals));
   migrate::stamp(db, dir, options.target);
   auto current = migrate::current(db, dir);
@@ -251,88 +328,72 @@ int run_check(const Globals& globals, const MigrateOptions& options) {
   return report.ok ? kExitOk : kExitFailed;
 }
 
-// ---- revision and init -------------------------------------------------------------
+// ---- revision, merge and init ----------------------------------------------------
 
-// "Add user e-mail!" → "add_user_e_mail": a file-name-safe part of the message.
-std::string slug(const std::string& message) {
-  std::string out;
-  for (char c : message) {
-    if (std::isalnum(static_cast<unsigned char>(c)))
-      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    else if (!out.empty() && out.back() != '_')
-      out += '_';
-    if (out.size() >= 40) break;
+json revision_json(const migrate::Revision& rev) {
+  return {{"id", rev.id},
+          {"down_revision", rev.down_revisions.empty()            ? json(nullptr)
+                            : rev.down_revisions.size() == 1 ? json(rev.down_revisions[0])
+                                                             : json(rev.down_revisions)},
+          {"path", rev.path}};
+}
+
+// revision --autogenerate: the difference between the schema file and the database at head.
+int run_autogenerate(const Globals& globals, const MigrateOptions& options,
+                     const std::string& dir) {
+  Config config = load_config(globals);
+  std::string schema_file = check_schema_path(config, options);
+  if (schema_file.empty())
+    throw UsageError(
+        "revision --autogenerate: give --schema FILE, or `schema: FILE` in keel.yaml");
+  schema::MetaData target = schema::load_schema_file(schema_file);
+  migrate::Autogenerated steps;
+  {
+    Database db(std::move(config));
+    steps = migrate::autogenerate(db, dir, target);
   }
-  while (!out.empty() && out.back() == '_') out.pop_back();
-  return out.empty() ? "revision" : out;
-}
-
-// 12 random hex digits: unlikely to collide between two developers' branches, short
-// enough to type, and unordered so nobody mistakes them for a sequence.
-std::string fresh_id() {
-  std::random_device rd;
-  std::uint64_t bits = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
-  return fmt::format("{:012x}", bits & 0xffffffffffffULL);
-}
-
-std::string yaml_quoted(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
+  std::vector<std::string> described;
+  for (const auto& step : steps.upgrade) described.push_back(migrate::describe(step));
+  if (steps.upgrade.empty()) {
+    if (globals.json)
+      std::cout << json{{"id", nullptr}, {"path", nullptr}, {"upgrade", described}}.dump(2) << '\n';
+    else
+      std::cout << fmt::format("no changes: the database at head matches {}\n", schema_file);
+    return kExitOk;
   }
-  return out + "\"";
-}
-
-std::string utc_now() {
-  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  migrate::Revision rev =
+      migrate::write_revision(dir, {options.message, steps.upgrade, steps.downgrade, {}});
+  if (globals.json) {
+    json out = revision_json(rev);
+    out["upgrade"] = described;
+    std::cout << out.dump(2) << '\n';
+    return kExitOk;
+  }
+  std::cout << fmt::format("created {} ({})\n", rev.path, rev.id);
+  for (const auto& d : described) std::cout << "  " << d << '\n';
+  return kExitOk;
 }
 
 int run_revision(const Globals& globals, const MigrateOptions& options) {
   std::string dir = migrations_dir(globals, options);
   if (options.message.empty()) throw UsageError("revision: give a message with -m MSG");
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw ConfigError(fmt::format("{}: cannot create the directory: {}", dir, ec.message()));
-  // Loading first refuses a broken history (two heads, a missing parent) before
-  // adding to it.
-  migrate::History history = migrate::load_history(dir);
-  std::string head = history.head();
-  std::string id = fresh_id();
-  while (history.find(id)) id = fresh_id();
-  fs::path path = fs::path(dir) / (id + "_" + slug(options.message) + ".yaml");
-  std::string text = fmt::format(
-      "id: {}\n"
-      "down_revision: {}\n"
-      "message: {}\n"
-      "created: {}\n"
-      "# Portable operations (docs/migrations.md); `sql: {{sqlite: …, postgresql: …}}` for\n"
-      "# data migrations. downgrade undoes upgrade, last operation first.\n"
-      "upgrade: []\n"
-      "downgrade: []\n",
-      id, head.empty() ? "null" : head, yaml_quoted(options.message), utc_now());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out)
-    throw Error(ErrorKind::other,
-                fmt::format("{}: cannot write the revision file", path.string()));
+  if (options.autogenerate) return run_autogenerate(globals, options, dir);
+  if (!options.schema.empty()) throw UsageError("--schema goes with --autogenerate");
+  migrate::Revision rev = migrate::write_revision(dir, {options.message, {}, {}, {}});
   if (globals.json)
-    std::cout << json{{"id", id}, {"down_revision", head.empty() ? json(nullptr) : json(head)},
-                      {"path", path.string()}}
-                     .dump(2)
-              << '\n';
+    std::cout << revision_json(rev).dump(2) << '\n';
   else
-    std::cout << fmt::format("created {} ({})\n", path.string(), id);
+    std::cout << fmt::format("created {} ({})\n", rev.path, rev.id);
+  return kExitOk;
+}
+
+int run_merge(const Globals& globals, const MigrateOptions& options) {
+  std::string dir = migrations_dir(globals, options);
+  migrate::Revision rev = migrate::merge(dir, options.message);
+  if (globals.json)
+    std::cout << revision_json(rev).dump(2) << '\n';
+  else
+    std::cout << fmt::format("created {} ({}): {}\n", rev.path, rev.id, rev.message);
   return kExitOk;
 }
 
@@ -415,6 +476,10 @@ Verb upgrade_verb() {
                      run_upgrade, o);
   v.args.push_back({"revision", "head (default), a revision id or prefix, or +N", &o->target,
                     false, "REV"});
+  v.args.push_back({"--backup",
+                    "SQLite: first copy the database to <file>.<revision>.<time>.bak (only when "
+                    "a revision will run)",
+                    &o->backup, false, ""});
   add_sql_args(v, *o, "With --sql: the revision the script starts from (default base)");
   return v;
 }
@@ -432,10 +497,19 @@ Verb downgrade_verb() {
 
 Verb stamp_verb() {
   auto o = std::make_shared<MigrateOptions>();
-  Verb v = make_verb("stamp", "Record a revision as applied without running anything",
-                     "Records REV and exactly its ancestors as applied (base: none).", run_stamp,
-                     o);
+  Verb v = make_verb(
+      "stamp", "Record a revision as applied without running anything",
+      "Records REV and exactly its ancestors as applied (base: none). With --adopt, for a\n"
+      "database a hand-rolled runner built: stamps REV only when the live schema (less the\n"
+      "legacy table) matches REV's, else exits 1 listing the differences and changes nothing.",
+      run_stamp, o);
   v.args.push_back({"revision", "a revision id or prefix, head, or base", &o->target, true, "REV"});
+  v.args.push_back({"--adopt", "Stamp only when the live schema matches REV's (first adoption)",
+                    &o->adopt, false, ""});
+  v.args.push_back({"--legacy-table",
+                    "With --adopt: the hand-rolled runner's table, left in place and ignored "
+                    "(default schema_migrations)",
+                    &o->legacy_table, false, "NAME"});
   return v;
 }
 
@@ -455,11 +529,28 @@ Verb check_verb() {
 
 Verb revision_verb() {
   auto o = std::make_shared<MigrateOptions>();
-  Verb v = make_verb("revision", "Write a new empty revision file on top of the head",
+  Verb v = make_verb("revision", "Write a new revision file on top of the head",
                      "Writes <id>_<slug>.yaml into the migrations directory with a fresh id,\n"
-                     "down_revision the current head, and empty upgrade/downgrade lists.",
+                     "down_revision the current head, and empty upgrade/downgrade lists. With\n"
+                     "--autogenerate, the lists turn the database (which must be at head) into\n"
+                     "the schema file; nothing is written when they already match.",
                      run_revision, o);
   v.args.push_back({"-m,--message", "What the revision does", &o->message, true, "MSG"});
+  v.args.push_back({"--autogenerate", "Fill the revision with the diff from the database at head "
+                    "to the schema file", &o->autogenerate, false, ""});
+  v.args.push_back({"--schema", "With --autogenerate: the schema file (default: `schema:` in "
+                    "keel.yaml)", &o->schema, false, "FILE"});
+  return v;
+}
+
+Verb merge_verb() {
+  auto o = std::make_shared<MigrateOptions>();
+  Verb v = make_verb("merge", "Write a merge revision joining the heads of the history",
+                     "Writes a revision whose down_revision lists every head, with empty\n"
+                     "upgrade/downgrade lists; exit 2 when the history has one head.",
+                     run_merge, o);
+  v.args.push_back({"-m,--message", "What the merge is (default: merge <a> and <b>)", &o->message,
+                    false, "MSG"});
   return v;
 }
 
@@ -478,7 +569,8 @@ Verb init_verb() {
                                          register_verb(upgrade_verb) &&
                                          register_verb(downgrade_verb) &&
                                          register_verb(stamp_verb) && register_verb(check_verb) &&
-                                         register_verb(revision_verb) && register_verb(init_verb);
+                                         register_verb(revision_verb) &&
+                                         register_verb(merge_verb) && register_verb(init_verb);
 
 }  // namespace
 }  // namespace keel::cli

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <ctime>
 #include <map>
 #include <set>
 #include <thread>
@@ -195,21 +196,24 @@ State read_state(Connection& conn, const std::string& dir) {
   return s;
 }
 
-void refuse_if_unsafe(const State& s) {
+// `verb` is what is refused: "migrate", "autogenerate".
+void refuse_if_unsafe(const State& s, std::string_view verb = "migrate") {
   if (!s.tampered.empty())
     throw MigrationError(ErrorKind::other,
-                         fmt::format("refusing to migrate: {}; restore the file as applied and "
+                         fmt::format("refusing to {}: {}; restore the file as applied and "
                                      "put the change in a new revision",
-                                     fmt::join(s.tampered, "; ")));
+                                     verb, fmt::join(s.tampered, "; ")));
   if (!s.unknown.empty())
     throw MigrationError(ErrorKind::other,
-                         fmt::format("refusing to migrate: the database has revision(s) {} "
-                                     "applied, which {} does not contain",
-                                     fmt::join(s.unknown, ", "), s.history.dir));
+                         fmt::format("refusing to {}: the database is ahead: it has revision(s) "
+                                     "{} applied, which {} does not contain",
+                                     verb, fmt::join(s.unknown, ", "), s.history.dir));
 }
 
-// Runs one revision's steps and its keel_version change in one transaction.
-void run_revision(Connection& conn, const Revision& rev, bool up, schema::MetaData& model) {
+// Runs one revision's steps and its keel_version change in one transaction; returns
+// how long that took.
+std::chrono::milliseconds run_revision(Connection& conn, const Revision& rev, bool up,
+                                       schema::MetaData& model) {
   const Backend b = conn.backend();
   const auto& steps = up ? rev.upgrade : rev.downgrade;
   const char* list = up ? "upgrade" : "downgrade";
@@ -248,12 +252,11 @@ void run_revision(Connection& conn, const Revision& rev, bool up, schema::MetaDa
                              fmt::format("revision {} ({}) {} broke foreign keys; rolled back: {}",
                                          rev.id, rev.path, list, fmt::join(bad, "; ")));
     }
-    if (up) {
-      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+    if (up)
       conn.execute(insert_sql(b), {rev.id, static_cast<std::int64_t>(ms.count()), rev.checksum});
-    } else {
+    else
       conn.execute(delete_sql(b), {rev.id});
-    }
     conn.commit();
     model = std::move(current);
   } catch (...) {
@@ -269,6 +272,59 @@ void run_revision(Connection& conn, const Revision& rev, bool up, schema::MetaDa
   for (const auto& s : dialect::migration_epilogue(b)) conn.execute(s);
   // Cached plans may name tables this revision replaced.
   conn.clear_statement_cache();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+}
+
+// Runs `todo` in order, telling options.progress before and after each; returns the ids.
+std::vector<std::string> run_all(Connection& conn, const std::vector<const Revision*>& todo,
+                                 bool up, schema::MetaData& model, const RunOptions& options) {
+  std::vector<std::string> done;
+  for (std::size_t i = 0; i < todo.size(); ++i) {
+    const Revision& rev = *todo[i];
+    RunEvent event{RunEvent::Kind::starting, rev.id, rev.message, i + 1, todo.size(), {}, {}};
+    if (options.progress) options.progress(event);
+    event.duration = run_revision(conn, rev, up, model);
+    done.push_back(rev.id);
+    event.kind = RunEvent::Kind::finished;
+    if (options.progress) options.progress(event);
+  }
+  return done;
+}
+
+// The latest applied revision in history order, or "base".
+std::string current_of(const State& s) {
+  std::string out = "base";
+  for (const auto& rev : s.history.revisions)
+    if (s.applied.count(rev.id)) out = rev.id;
+  return out;
+}
+
+// <db file>.<revision>.<YYYYMMDDTHHMMSSZ>.bak: sorts by revision, then time, beside the
+// database it copies.
+std::string default_backup_path(const Config& config, const std::string& revision) {
+  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  return fmt::format("{}.{}.{}.bak", config.url.path, revision, stamp);
+}
+
+// Records exactly `wanted` as applied, in one transaction.
+void record_exactly(Connection& conn, const History& h, const std::set<std::string>& wanted) {
+  ensure_version_table(conn);
+  conn.transaction([&](Connection& c) {
+    std::set<std::string> have;
+    for (const auto& row : read_applied(c)) {
+      if (wanted.count(row.id))
+        have.insert(row.id);
+      else
+        c.execute(delete_sql(c.backend()), {row.id});
+    }
+    for (const auto& rev : h.revisions)
+      if (wanted.count(rev.id) && !have.count(rev.id))
+        c.execute(insert_sql(c.backend()), {rev.id, std::int64_t{0}, rev.checksum});
+  });
 }
 
 // The run's connection, closed afterwards rather than returned to the pool: its
@@ -327,6 +383,10 @@ std::vector<std::string> upgrade(Database& db, const std::string& dir, std::stri
   History preview = load_history(dir);  // broken files fail before anything is locked
   std::optional<int> steps = relative(target, '+');
   std::string goal = steps ? "" : resolve_revision(preview, target);
+  if (options.backup && !db.config().is_sqlite())
+    throw UsageError(
+        "upgrade --backup copies SQLite databases only; back up PostgreSQL with pg_dump "
+        "before upgrading");
   auto lock = take_lock(db, options);
   RunConnection run(db);
   Connection& conn = *run.lease;
@@ -341,12 +401,14 @@ std::vector<std::string> upgrade(Database& db, const std::string& dir, std::stri
       todo.push_back(&rev);
   }
   schema::MetaData model = replay(s.history, s.applied);
-  std::vector<std::string> done;
-  for (const Revision* rev : todo) {
-    run_revision(conn, *rev, true, model);
-    done.push_back(rev->id);
+  if (options.backup && !todo.empty()) {
+    RunEvent event{RunEvent::Kind::backup, {}, {}, 0, todo.size(), {}, *options.backup};
+    if (event.backup_path.empty())
+      event.backup_path = default_backup_path(db.config(), current_of(s));
+    backup_database(db.config(), event.backup_path);
+    if (options.progress) options.progress(event);
   }
-  return done;
+  return run_all(conn, todo, true, model, options);
 }
 
 std::vector<std::string> downgrade(Database& db, const std::string& dir, std::string_view target,
@@ -373,12 +435,7 @@ std::vector<std::string> downgrade(Database& db, const std::string& dir, std::st
       todo.push_back(&*it);
   }
   schema::MetaData model = replay(s.history, s.applied);
-  std::vector<std::string> done;
-  for (const Revision* rev : todo) {
-    run_revision(conn, *rev, false, model);
-    done.push_back(rev->id);
-  }
-  return done;
+  return run_all(conn, todo, false, model, options);
 }
 
 void stamp(Database& db, const std::string& dir, std::string_view target,
@@ -388,20 +445,64 @@ void stamp(Database& db, const std::string& dir, std::string_view target,
       target == "base" ? std::set<std::string>{} : ancestors(h, resolve_revision(h, target));
   auto lock = take_lock(db, options);
   auto lease = db.connection();
+  record_exactly(*lease, h, wanted);
+}
+
+AdoptReport adopt(Database& db, const std::string& dir, std::string_view baseline,
+                  const std::string& legacy_table, const RunOptions& options) {
+  History h = load_history(dir);
+  const std::string id = resolve_revision(h, baseline);
+  const std::set<std::string> wanted = ancestors(h, id);
+  const schema::MetaData expected = replay(h, wanted);
+  auto lock = take_lock(db, options);
+  auto lease = db.connection();
   Connection& conn = *lease;
-  ensure_version_table(conn);
-  conn.transaction([&](Connection& c) {
-    std::set<std::string> have;
-    for (const auto& row : read_applied(c)) {
-      if (wanted.count(row.id))
-        have.insert(row.id);
-      else
-        c.execute(delete_sql(c.backend()), {row.id});
-    }
-    for (const auto& rev : h.revisions)
-      if (wanted.count(rev.id) && !have.count(rev.id))
-        c.execute(insert_sql(c.backend()), {rev.id, std::int64_t{0}, rev.checksum});
-  });
+  const Backend b = conn.backend();
+  if (auto rows = read_applied(conn); !rows.empty())
+    throw MigrationError(
+        ErrorKind::other,
+        fmt::format("refusing to adopt {}: keel already manages it (keel_version records {} "
+                    "revision(s)); use `keel stamp REV` to change what it records",
+                    db.config().url.redacted(), rows.size()));
+  schema::MetaData live = schema::reflect(conn);
+  AdoptReport report;
+  auto legacy = std::find_if(live.tables.begin(), live.tables.end(),
+                             [&](const schema::Table& t) { return t.name == legacy_table; });
+  if (legacy != live.tables.end()) {
+    live.tables.erase(legacy);
+    const Dialect& d = dialect_for(b);
+    report.legacy_versions =
+        conn.query_one(fmt::format("SELECT count(*) FROM {}", d.quote(legacy_table)))
+            ->get<std::int64_t>(0);
+  }
+  for (const auto& op : schema::diff(live, expected, b))
+    report.differences.push_back("needs: " + schema::describe(op));
+  if (!report.differences.empty()) return report;
+  record_exactly(conn, h, wanted);
+  report.stamped = true;
+  return report;
+}
+
+Autogenerated autogenerate(Database& db, const std::string& dir, const schema::MetaData& target) {
+  auto lease = db.connection();
+  Connection& conn = *lease;
+  State s = read_state(conn, dir);
+  refuse_if_unsafe(s, "autogenerate");
+  std::vector<std::string> pending;
+  for (const auto& rev : s.history.revisions)
+    if (!s.applied.count(rev.id)) pending.push_back(rev.id);
+  if (!pending.empty())
+    throw MigrationError(ErrorKind::other,
+                         fmt::format("refusing to autogenerate: the database is behind: {} "
+                                     "revision(s) not applied: {}; run `keel upgrade head` first, "
+                                     "so that the new revision starts from head",
+                                     pending.size(), fmt::join(pending, ", ")));
+  Autogenerated out;
+  std::vector<schema::Operation> ops = schema::diff(schema::reflect(conn), target, conn.backend());
+  for (const auto& op : ops) out.upgrade.emplace_back(op);
+  for (auto it = ops.rbegin(); it != ops.rend(); ++it)
+    out.downgrade.emplace_back(schema::invert(*it));
+  return out;
 }
 
 namespace {

@@ -2,9 +2,9 @@
 //
 // Ordering is Kahn's algorithm over the down_revision links; ties (branches about
 // to be merged) go in file-name order, so every machine applies a history in the
-// same order. A history must have exactly one head: two heads mean two people
+// same order. A history to run must have exactly one head: two heads mean two people
 // branched from the same revision, and which goes first is a decision for a merge
-// revision, not for the loader.
+// revision, not for the loader (only `keel merge` loads it with Heads::many).
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <xxhash.h>
@@ -192,7 +192,16 @@ const Revision* History::find(std::string_view id) const noexcept {
 
 std::string History::head() const { return revisions.empty() ? "" : revisions.back().id; }
 
-History load_history(const std::string& dir) {
+std::vector<std::string> History::heads() const {
+  std::set<std::string> parents;
+  for (const auto& r : revisions) parents.insert(r.down_revisions.begin(), r.down_revisions.end());
+  std::vector<std::string> out;
+  for (const auto& r : revisions)
+    if (!parents.count(r.id)) out.push_back(r.id);
+  return out;
+}
+
+History load_history(const std::string& dir, Heads allowed) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     throw ConfigError(fmt::format("{}: not a directory of revision files", dir));
@@ -258,7 +267,7 @@ History load_history(const std::string& dir) {
     throw ConfigError(fmt::format("{}: the down_revision links form a cycle through {}", dir,
                                   fmt::join(cyc, ", ")));
   }
-  if (heads.size() > 1)
+  if (heads.size() > 1 && allowed == Heads::one)
     throw ConfigError(fmt::format("{}: the history has {} heads: {}; join them with `keel merge`",
                                   dir, heads.size(), fmt::join(heads, " and ")));
   for (std::size_t i : order) history.revisions.push_back(std::move(loaded[i]));
