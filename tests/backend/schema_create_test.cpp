@@ -372,7 +372,7 @@ TEST_P(SchemaCreateTest, FailingStatementLeavesNothingCreatedAndIsNamed) {
 }
 
 TEST_P(SchemaCreateTest, ExampleSchemaCreates) {
-  MetaData m = schema::load_schema_file(KEEL_SOURCE_DIR "/examples/schema.yaml");
+  MetaData m = schema::load_schema_file(KEEL_SOURCE_DIR "/examples/sessions/schema.yaml");
   ASSERT_GE(m.tables.size(), 12u);
   auto c = connect();
   schema::create_all(*c, m);

@@ -104,7 +104,7 @@ class SchemaRoundTripTest : public testing::BackendTest {
 };
 
 TEST_P(SchemaRoundTripTest, ExampleSchemaCreatesReflectsAndDiffsToNothing) {
-  MetaData meta = schema::load_schema_file(KEEL_SOURCE_DIR "/examples/schema.yaml");
+  MetaData meta = schema::load_schema_file(KEEL_SOURCE_DIR "/examples/sessions/schema.yaml");
   ASSERT_EQ(meta.tables.size(), 12u);
   yaml_identity(meta);
   auto conn = connect();
@@ -120,7 +120,7 @@ TEST_P(SchemaRoundTripTest, ExampleSchemaCreatesReflectsAndDiffsToNothing) {
 }
 
 TEST_P(SchemaRoundTripTest, ReflectionNoticesAChangeMadeBehindItsBack) {
-  MetaData meta = schema::load_schema_file(KEEL_SOURCE_DIR "/examples/schema.yaml");
+  MetaData meta = schema::load_schema_file(KEEL_SOURCE_DIR "/examples/sessions/schema.yaml");
   auto conn = connect();
   schema::create_all(*conn, meta);
   conn->execute("DROP INDEX \"ix_hook_outbox_due\"");

@@ -1,5 +1,6 @@
 // The example program (build/bin/keel-example), run as a process on each backend:
-// zero-configuration SQLite in a fresh working directory, and --url PostgreSQL.
+// zero-configuration SQLite in a fresh working directory, and --url PostgreSQL. It
+// migrates its database to the head of examples/sessions/migrations at start-up.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -11,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "keel/migrate.hpp"
 #include "process.hpp"
 #include "support/backend_test.hpp"
 
@@ -54,12 +56,22 @@ bool contains(const std::string& text, std::string_view needle) {
   return text.find(needle) != std::string::npos;
 }
 
+// The history the example was built with, whose head its database ends at.
+const migrate::History& example_history() {
+  static const migrate::History h =
+      migrate::load_history(KEEL_SOURCE_DIR "/examples/sessions/migrations");
+  return h;
+}
+
 TEST_P(ExampleTest, RunsTwiceInsertingThenUpdatingTheVoice) {
   auto first = run_process(example_bin(), args(), options());
   ASSERT_EQ(first.exit_code, 0) << describe(first);
   EXPECT_TRUE(contains(first.out, "recorded session-001")) << first.out;
   EXPECT_TRUE(contains(first.out, "(inserted by upsert)")) << first.out;
-  EXPECT_TRUE(contains(first.out, "schema: created 12 of 12 tables from")) << first.out;
+  EXPECT_TRUE(contains(first.out, fmt::format("migrations: applied {} revisions, now at {}",
+                                              example_history().revisions.size(),
+                                              example_history().head())))
+      << first.out;
   EXPECT_TRUE(contains(first.out, to_string(backend()))) << first.out;
   if (is_sqlite()) {
     EXPECT_TRUE(std::filesystem::is_regular_file(workdir_ / "data" / "app.db"))
@@ -73,7 +85,9 @@ TEST_P(ExampleTest, RunsTwiceInsertingThenUpdatingTheVoice) {
   EXPECT_TRUE(contains(second.out, "recorded session-002")) << second.out;
   EXPECT_TRUE(contains(second.out, "(updated by upsert)")) << second.out;
   EXPECT_TRUE(contains(second.out, "sessions: 2")) << second.out;
-  EXPECT_TRUE(contains(second.out, "schema: 12 tables present")) << second.out;
+  EXPECT_TRUE(contains(second.out, "migrations: at head " + example_history().head()))
+      << second.out;
+  EXPECT_FALSE(contains(second.out, "applied")) << second.out;
   EXPECT_EQ(second.err, "");
 
   // What the program wrote is in the database, as the types it declared.
@@ -119,20 +133,41 @@ KEEL_BACKEND_TEST_SUITE(ExampleTest);
 TEST(ExampleUsageTest, HelpDocumentsOptionsAndExitCodes) {
   auto r = run_process(example_bin(), {"--help"});
   EXPECT_EQ(r.exit_code, 0) << describe(r);
-  for (const char* text : {"--url", "--hold", "--config", "Exit codes", "3 another instance"})
+  for (const char* text :
+       {"--url", "--hold", "--config", "--migrations", "Exit codes", "3 another instance"})
     EXPECT_TRUE(contains(r.out, text)) << text << " missing from:\n" << r.out;
 }
 
-TEST(ExampleUsageTest, MissingSchemaFileExits2BeforeTouchingTheDatabase) {
+// Runs the example in a fresh directory without DATABASE_URL, expecting it to stop
+// with exit 2 before it creates the default ./data/app.db; returns its stderr.
+std::string refused_before_touching_the_database(const std::vector<std::string>& args,
+                                                 const std::string& migrations_file = "") {
   auto dir = make_temp_dir();
+  if (!migrations_file.empty()) {
+    std::filesystem::create_directories(dir / "migrations");
+    write_file(dir / "migrations" / "a1_first.yaml", migrations_file);
+  }
   ProcessOptions o;
   o.cwd = dir;
   o.env["DATABASE_URL"] = std::nullopt;
-  auto r = run_process(example_bin(), {"--schema", "missing.yaml"}, o);
+  auto r = run_process(example_bin(), args, o);
   EXPECT_EQ(r.exit_code, 2) << describe(r);
-  EXPECT_TRUE(contains(r.err, "missing.yaml")) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir / "data")) << "created a database anyway";
   std::filesystem::remove_all(dir);
+  return r.err;
+}
+
+TEST(ExampleUsageTest, MissingMigrationsDirectoryExits2BeforeTouchingTheDatabase) {
+  std::string err = refused_before_touching_the_database({"--migrations", "missing"});
+  EXPECT_TRUE(contains(err, "missing: not a directory of revision files")) << err;
+}
+
+TEST(ExampleUsageTest, BrokenRevisionFileExits2NamingItBeforeTouchingTheDatabase) {
+  std::string err = refused_before_touching_the_database(
+      {"--migrations", "migrations"},
+      "id: a1\ndown_revision: null\nmessage: first\nupgrade:\n  - create_tabel: {name: t}\n");
+  EXPECT_TRUE(contains(err, "a1_first.yaml:5:")) << err;
+  EXPECT_TRUE(contains(err, "upgrade[0]")) << err;
 }
 
 TEST(ExampleUsageTest, UnknownArgumentExits2) {

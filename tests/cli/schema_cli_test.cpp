@@ -14,7 +14,7 @@
 namespace keel::testing {
 namespace {
 
-const std::string kExampleSchema = KEEL_SOURCE_DIR "/examples/schema.yaml";
+const std::string kExampleSchema = KEEL_SOURCE_DIR "/examples/sessions/schema.yaml";
 
 bool contains(const std::string& text, std::string_view needle) {
   return text.find(needle) != std::string::npos;

@@ -41,7 +41,9 @@ const std::string kSessions = R"(tables:
     primary_key: [id]
 )";
 
-std::string example_path() { return std::string(KEEL_SOURCE_DIR) + "/examples/schema.yaml"; }
+std::string example_path() {
+  return std::string(KEEL_SOURCE_DIR) + "/examples/sessions/schema.yaml";
+}
 
 // ---- the forms ---------------------------------------------------------------------
 

@@ -4,7 +4,10 @@
 // keel.yaml in the working directory, DATABASE_URL or --url move it elsewhere,
 // e.g. --url postgresql://app@127.0.0.1/app. Each run:
 //   1. takes the single-instance lock, so a second copy refuses to start;
-//   2. creates the tables of its schema file (examples/schema.yaml) when missing;
+//   2. brings the database to the head of its migration history
+//      (examples/sessions/migrations, the revisions whose head is schema.yaml
+//      beside it) with keel::migrate_to_head — a fresh database gets every
+//      revision, an up-to-date one none;
 //   3. records a new session, in one transaction;
 //   4. assigns the first session a voice with an upsert (insert the first time,
 //      update after that) and says which it was;
@@ -20,13 +23,14 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "keel/keel.hpp"
 
-#ifndef KEEL_EXAMPLE_SCHEMA
-#define KEEL_EXAMPLE_SCHEMA "examples/schema.yaml"
+#ifndef KEEL_EXAMPLE_MIGRATIONS
+#define KEEL_EXAMPLE_MIGRATIONS "examples/sessions/migrations"
 #endif
 
 namespace {
@@ -37,17 +41,19 @@ constexpr int kExitUsage = 2;
 constexpr int kExitAlreadyRunning = 3;
 
 constexpr const char* kUsage =
-    "usage: keel-example [--url URL] [--config FILE] [--schema FILE] [--hold SECONDS]\n"
-    "                    [--lock NAME]\n"
+    "usage: keel-example [--url URL] [--config FILE] [--migrations DIR]\n"
+    "                    [--hold SECONDS] [--lock NAME]\n"
     "\n"
-    "Records a session, assigns it a voice (upsert) and prints what the database\n"
-    "holds. Configuration: built-in default sqlite:///./data/app.db < --config FILE\n"
+    "Brings the database to the head of its migration history, records a session,\n"
+    "assigns it a voice (upsert) and prints what the database holds.\n"
+    "Configuration: built-in default sqlite:///./data/app.db < --config FILE\n"
     "(default ./keel.yaml when present) < DATABASE_URL < --url.\n"
     "\n"
     "  --url URL         database URL (sqlite:///path.db, postgresql://user@host/db)\n"
     "  --config FILE     YAML file with a `database:` section\n"
-    "  --schema FILE     schema whose missing tables are created (default: the\n"
-    "                    examples/schema.yaml this program was built from)\n"
+    "  --migrations DIR  revision files applied at start-up (default: the\n"
+    "                    examples/sessions/migrations this program was built from);\n"
+    "                    a broken history stops it before the database is touched\n"
     "  --hold SECONDS    keep running (and holding the instance lock) this long\n"
     "  --lock NAME       instance lock name (default keel-example); PostgreSQL\n"
     "                    advisory locks are per database, not per schema\n"
@@ -58,7 +64,7 @@ constexpr const char* kUsage =
 struct Options {
   std::optional<std::string> url;
   std::optional<std::string> config_file;
-  std::string schema_file = KEEL_EXAMPLE_SCHEMA;
+  std::string migrations_dir = KEEL_EXAMPLE_MIGRATIONS;
   double hold_s = 0;
   std::string lock_name = "keel-example";
 };
@@ -76,8 +82,8 @@ Options parse_args(int argc, char** argv) {
       options.url = value();
     } else if (arg == "--config") {
       options.config_file = value();
-    } else if (arg == "--schema") {
-      options.schema_file = value();
+    } else if (arg == "--migrations") {
+      options.migrations_dir = value();
     } else if (arg == "--lock") {
       options.lock_name = value();
     } else if (arg == "--hold") {
@@ -104,25 +110,21 @@ keel::Config load_config(const Options& options) {
   return keel::resolve_config(sources);
 }
 
-// Creates the tables of `meta` (read from `schema_file`) that the database does not
-// have yet (all of them the first time), in one transaction; the instance lock keeps
-// a second copy from racing this.
-void create_missing_tables(keel::Database& db, const keel::schema::MetaData& meta,
-                           const std::string& schema_file) {
-  db.transaction([&](keel::Connection& c) {
-    keel::schema::MetaData live = keel::schema::reflect(c);
-    keel::schema::MetaData missing;
-    for (const keel::schema::Table& t : meta.tables)
-      if (live.table(t.name) == nullptr) missing.tables.push_back(t);
-    if (missing.tables.empty()) {
-      std::cout << fmt::format("schema: {} tables present ({})\n", meta.tables.size(),
-                               schema_file);
-      return;
-    }
-    keel::schema::create_all(c, missing);
-    std::cout << fmt::format("schema: created {} of {} tables from {}\n", missing.tables.size(),
-                             meta.tables.size(), schema_file);
-  });
+// Applies the revisions the database lacks (all of them the first time) and says
+// what it did. The instance lock is already held, and migrate_to_head takes the
+// migration lock too, so a `keel upgrade` run at the same moment waits its turn.
+void migrate(keel::Database& db, const keel::migrate::History& history) {
+  std::vector<std::string> applied = keel::migrate_to_head(db, history.dir);
+  if (applied.empty()) {
+    std::cout << fmt::format("migrations: at head {}\n", history.head());
+    return;
+  }
+  for (const std::string& id : applied) {
+    const keel::migrate::Revision* rev = history.find(id);  // files may change meanwhile
+    std::cout << fmt::format("  applied {} {}\n", id, rev ? rev->message : "");
+  }
+  std::cout << fmt::format("migrations: applied {} revision{}, now at {}\n", applied.size(),
+                           applied.size() == 1 ? "" : "s", applied.back());
 }
 
 keel::Timestamp now() {
@@ -131,8 +133,9 @@ keel::Timestamp now() {
 }
 
 int run(const Options& options) {
-  // A schema file with a mistake stops the program before the database is touched.
-  keel::schema::MetaData meta = keel::schema::load_schema_file(options.schema_file);
+  // A broken revision file (or a missing directory) stops the program before the
+  // database is touched: ConfigError, exit 2.
+  keel::migrate::History history = keel::migrate::load_history(options.migrations_dir);
   keel::Database db(load_config(options));
   std::cout << fmt::format("database: {} ({})\n", db.config().url.redacted(),
                            db.config().url_source);
@@ -141,7 +144,7 @@ int run(const Options& options) {
   auto lock = db.instance_lock(options.lock_name);
   std::cout << fmt::format("instance lock: {}\n", lock->where());
 
-  create_missing_tables(db, meta, options.schema_file);
+  migrate(db, history);
 
   // A new session and, for the first session, a voice — in one transaction each,
   // so a failure leaves nothing half-written.
