@@ -10,4 +10,5 @@
 #include "keel/migrate.hpp"
 #include "keel/pool.hpp"
 #include "keel/schema.hpp"
+#include "keel/transfer.hpp"
 #include "keel/value.hpp"

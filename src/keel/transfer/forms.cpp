@@ -1,0 +1,430 @@
+// Text forms shared by coercion and checksums.
+#include "transfer/forms.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace keel::transfer::forms {
+
+// ---- UTF-8 -------------------------------------------------------------------
+
+Utf8Check check_utf8(std::string_view s) noexcept {
+  Utf8Check out;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  std::size_t chars = 0;
+  auto fail = [&](Utf8Check::Problem problem) {
+    out.problem = problem;
+    out.offset = i;
+    return out;
+  };
+  while (i < n) {
+    unsigned char c = p[i];
+    if (c < 0x80) {
+      if (c == 0) return fail(Utf8Check::Problem::nul);
+      ++i;
+      ++chars;
+      continue;
+    }
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the valid range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // UTF-16 surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // past U+10FFFF
+    } else {
+      return fail(Utf8Check::Problem::invalid);
+    }
+    if (i + len > n || p[i + 1] < lo || p[i + 1] > hi) return fail(Utf8Check::Problem::invalid);
+    for (std::size_t k = 2; k < len; ++k)
+      if (p[i + k] < 0x80 || p[i + k] > 0xBF) return fail(Utf8Check::Problem::invalid);
+    i += len;
+    ++chars;
+  }
+  out.characters = chars;
+  return out;
+}
+
+// ---- Decimals ----------------------------------------------------------------
+
+std::optional<DecimalNumber> parse_decimal(std::string_view s) {
+  DecimalNumber d;
+  std::size_t i = 0;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) d.negative = s[i++] == '-';
+  std::size_t int_start = i;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+  std::string_view whole = s.substr(int_start, i - int_start);
+  std::string_view fraction;
+  if (i < s.size() && s[i] == '.') {
+    std::size_t start = ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    fraction = s.substr(start, i - start);
+  }
+  if (whole.empty() && fraction.empty()) return std::nullopt;
+  std::int64_t exponent = 0;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    bool negative = false;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) negative = s[i++] == '-';
+    std::size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      // Clamped: an exponent this size already fits no column, and must not overflow.
+      if (exponent < (std::int64_t{1} << 40)) exponent = exponent * 10 + (s[i] - '0');
+      ++i;
+    }
+    if (i == start) return std::nullopt;
+    if (negative) exponent = -exponent;
+  }
+  if (i != s.size()) return std::nullopt;
+
+  const auto frac_len = static_cast<std::int64_t>(fraction.size());
+  d.scale = std::max<std::int64_t>(0, frac_len - exponent);
+  d.point = static_cast<std::int64_t>(whole.size()) + exponent;
+  d.digits.reserve(whole.size() + fraction.size());
+  d.digits.append(whole).append(fraction);
+  std::size_t lead = d.digits.find_first_not_of('0');
+  if (lead == std::string::npos) {
+    d.digits.clear();
+    d.negative = false;
+    d.point = 0;
+    return d;
+  }
+  d.digits.erase(0, lead);
+  d.point -= static_cast<std::int64_t>(lead);
+  d.digits.erase(d.digits.find_last_not_of('0') + 1);
+  return d;
+}
+
+std::string plain_text(const DecimalNumber& d, bool with_scale) {
+  const auto len = static_cast<std::int64_t>(d.digits.size());
+  std::string out;
+  if (d.negative && len > 0) out += '-';
+  if (d.point <= 0) {
+    out += '0';
+  } else {
+    out.append(d.digits, 0, static_cast<std::size_t>(std::min(d.point, len)));
+    if (d.point > len) out.append(static_cast<std::size_t>(d.point - len), '0');
+  }
+  std::int64_t fraction = d.fraction_digits();
+  std::int64_t shown = with_scale ? std::max(fraction, d.scale) : fraction;
+  if (shown > 0) {
+    out += '.';
+    if (d.point < 0) out.append(static_cast<std::size_t>(-d.point), '0');
+    if (fraction > 0)
+      out.append(d.digits, static_cast<std::size_t>(std::max<std::int64_t>(d.point, 0)));
+    if (shown > fraction) out.append(static_cast<std::size_t>(shown - fraction), '0');
+  }
+  return out;
+}
+
+std::string shortest_plain(double d) {
+  char buf[512];  // 5e-324 in plain notation needs 326
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed);
+  return ec == std::errc() ? std::string(buf, end) : fmt::format("{}", d);
+}
+
+std::string real_text(double d) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+  std::string out(buf, ec == std::errc() ? end : buf);
+  std::size_t e = out.find('e');
+  std::string_view mantissa = std::string_view(out).substr(0, e);
+  if (mantissa.find('.') == std::string_view::npos) {
+    if (e == std::string::npos)
+      out += ".0";
+    else
+      out.insert(e, ".0");
+  }
+  return out;
+}
+
+// ---- UUIDs -------------------------------------------------------------------
+
+namespace {
+bool is_hex(char c) noexcept {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+}  // namespace
+
+bool is_uuid_text(std::string_view s) noexcept {
+  if (s.size() != 36) return false;
+  for (std::size_t i = 0; i < 36; ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !is_hex(s[i])) return false;
+  }
+  return true;
+}
+
+std::string uuid_from_bytes(const std::uint8_t* bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += kHex[bytes[i] >> 4];
+    out += kHex[bytes[i] & 0xF];
+  }
+  return out;
+}
+
+// ---- JSON --------------------------------------------------------------------
+
+namespace {
+
+using json = nlohmann::json;
+
+// Accepts every event; rejects strings jsonb cannot hold.
+struct Validator : nlohmann::json_sax<json> {
+  std::string problem;
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t& s) override { return text(s, "a string"); }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t& s) override { return text(s, "a key"); }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    // "[json.exception.parse_error.101] parse error at line 1, column 4: …"
+    std::string_view what = e.what();
+    std::size_t cut = what.find("] ");
+    problem = std::string(cut == std::string_view::npos ? what : what.substr(cut + 2));
+    return false;
+  }
+
+  bool text(const std::string& s, const char* what) {
+    if (s.find('\0') == std::string::npos) return true;
+    problem = fmt::format("{} holds \\u0000, which PostgreSQL jsonb cannot store", what);
+    return false;
+  }
+};
+
+// A parsed document with numbers kept as the text numeric prints.
+struct Node {
+  enum class Kind : char { null, boolean, number, string, array, object };
+  Kind kind = Kind::null;
+  bool truth = false;
+  std::string text;  // number or string
+  std::vector<Node> children;
+  std::vector<std::string> keys;  // object: one per child
+};
+
+struct Builder : nlohmann::json_sax<json> {
+  Node root;
+  std::vector<Node*> open;
+  std::string pending_key;
+  bool bad = false;
+
+  Node& add(Node::Kind kind) {
+    if (open.empty()) {
+      root.kind = kind;
+      return root;
+    }
+    Node& parent = *open.back();
+    if (parent.kind == Node::Kind::object) parent.keys.push_back(std::move(pending_key));
+    parent.children.emplace_back();
+    parent.children.back().kind = kind;
+    return parent.children.back();
+  }
+
+  // Adds a number or string node holding `text`.
+  bool leaf(Node::Kind kind, std::string text) {
+    add(kind).text = std::move(text);
+    return true;
+  }
+
+  bool null() override {
+    add(Node::Kind::null);
+    return true;
+  }
+  bool boolean(bool b) override {
+    add(Node::Kind::boolean).truth = b;
+    return true;
+  }
+  bool number_integer(number_integer_t i) override {
+    return leaf(Node::Kind::number, std::to_string(i));
+  }
+  bool number_unsigned(number_unsigned_t u) override {
+    return leaf(Node::Kind::number, std::to_string(u));
+  }
+  bool number_float(number_float_t, const string_t& s) override {
+    // The spelling, not the double: jsonb keeps 1.50 as 1.50.
+    auto d = parse_decimal(s);
+    if (!d) return fail();
+    return leaf(Node::Kind::number, plain_text(*d, /*with_scale=*/true));
+  }
+  bool string(string_t& s) override { return leaf(Node::Kind::string, std::move(s)); }
+  bool binary(binary_t&) override { return fail(); }
+  bool start_object(std::size_t) override {
+    open.push_back(&add(Node::Kind::object));
+    return true;
+  }
+  bool key(string_t& s) override {
+    pending_key = std::move(s);
+    return true;
+  }
+  bool end_object() override {
+    Node& obj = *open.back();
+    open.pop_back();
+    // Sorted by key, stably, so that among duplicates the last written stays last.
+    std::vector<std::size_t> order(obj.children.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return obj.keys[a] < obj.keys[b]; });
+    std::vector<Node> children;
+    std::vector<std::string> keys;
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      std::size_t i = order[k];
+      if (k + 1 < order.size() && obj.keys[order[k + 1]] == obj.keys[i]) continue;
+      keys.push_back(std::move(obj.keys[i]));
+      children.push_back(std::move(obj.children[i]));
+    }
+    obj.children = std::move(children);
+    obj.keys = std::move(keys);
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    open.push_back(&add(Node::Kind::array));
+    return true;
+  }
+  bool end_array() override {
+    open.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return fail();
+  }
+  bool fail() {
+    bad = true;
+    return false;
+  }
+};
+
+void write_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c < 0x20) {
+      out += fmt::format("\\u{:04x}", c);
+    } else {
+      out += ch;
+    }
+  }
+  out += '"';
+}
+
+void write_node(std::string& out, const Node& n) {
+  switch (n.kind) {
+    case Node::Kind::null: out += "null"; break;
+    case Node::Kind::boolean: out += n.truth ? "true" : "false"; break;
+    case Node::Kind::number: out += n.text; break;
+    case Node::Kind::string: write_string(out, n.text); break;
+    case Node::Kind::array:
+      out += '[';
+      for (std::size_t i = 0; i < n.children.size(); ++i) {
+        if (i) out += ',';
+        write_node(out, n.children[i]);
+      }
+      out += ']';
+      break;
+    case Node::Kind::object:
+      out += '{';
+      for (std::size_t i = 0; i < n.children.size(); ++i) {
+        if (i) out += ',';
+        write_string(out, n.keys[i]);
+        out += ':';
+        write_node(out, n.children[i]);
+      }
+      out += '}';
+      break;
+  }
+}
+
+}  // namespace
+
+std::string json_problem(std::string_view text) {
+  Validator v;
+  if (json::sax_parse(text.begin(), text.end(), &v)) return {};
+  return v.problem.empty() ? std::string("invalid JSON") : v.problem;
+}
+
+std::optional<std::string> canonical_json(std::string_view text) {
+  Builder b;
+  if (!json::sax_parse(text.begin(), text.end(), &b) || b.bad) return std::nullopt;
+  std::string out;
+  out.reserve(text.size());
+  write_node(out, b.root);
+  return out;
+}
+
+// ---- Messages ----------------------------------------------------------------
+
+namespace {
+
+std::string shown_text(std::string_view s) {
+  constexpr std::size_t kMax = 60;
+  // Bytes of text that is not UTF-8 are shown as \xNN; characters of text that is stay.
+  bool utf8 = true;
+  for (std::string_view rest = s; utf8;) {  // NUL bytes aside
+    Utf8Check c = check_utf8(rest);
+    utf8 = c.problem != Utf8Check::Problem::invalid;
+    if (c.problem != Utf8Check::Problem::nul) break;
+    rest.remove_prefix(c.offset + 1);
+  }
+  std::size_t shown = std::min(s.size(), kMax);
+  while (utf8 && shown < s.size() && (static_cast<unsigned char>(s[shown]) & 0xC0) == 0x80)
+    --shown;  // not in the middle of a character
+  std::string out = "\"";
+  for (std::size_t i = 0; i < shown; ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8)) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+  if (shown < s.size()) out += fmt::format("… ({} bytes)", s.size());
+  return out;
+}
+
+}  // namespace
+
+std::string describe(const Value& v) {
+  switch (v.type()) {
+    case ValueType::null: return "NULL";
+    case ValueType::integer: return fmt::format("integer {}", std::get<std::int64_t>(v.storage()));
+    case ValueType::real: return fmt::format("real {}", std::get<double>(v.storage()));
+    case ValueType::text: return "text " + shown_text(std::get<std::string>(v.storage()));
+    case ValueType::blob:
+      return fmt::format("blob of {} bytes", std::get<Blob>(v.storage()).size());
+    case ValueType::json: return "json " + shown_text(std::get<Json>(v.storage()).text);
+    case ValueType::decimal: return "decimal " + shown_text(std::get<Decimal>(v.storage()).text);
+    default: return fmt::format("{} {}", to_string(v.type()), v.to_display());
+  }
+}
+
+}  // namespace keel::transfer::forms
