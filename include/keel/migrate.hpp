@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,7 +30,9 @@
 #include "keel/schema.hpp"
 
 namespace keel {
+class Connection;
 class Database;
+class InstanceLock;
 }
 
 namespace keel::migrate {
@@ -167,6 +170,16 @@ CheckReport check(Database& db, const std::string& dir);
 // directory does not know.
 std::vector<std::string> upgrade(Database& db, const std::string& dir,
                                  std::string_view target = "head", const RunOptions& options = {});
+// Applies the revisions up to `target` on `conn` (PostgreSQL) inside the caller's open
+// transaction, each in a savepoint, committing nothing and taking no lock (hold
+// migration_lock() meanwhile); returns the ids applied. UsageError on SQLite or outside a
+// transaction.
+std::vector<std::string> upgrade_in_transaction(Connection& conn, const std::string& dir,
+                                                std::string_view target = "head",
+                                                const RunOptions& options = {});
+// Takes the migration lock upgrade() takes on the database of `config`, waiting up to
+// options.lock_timeout; released when the returned object is destroyed.
+std::unique_ptr<InstanceLock> migration_lock(const Config& config, const RunOptions& options = {});
 // Reverts applied revisions down to `target` (an id, which stays applied, "-N", or
 // "base") newest first; returns the ids reverted.
 std::vector<std::string> downgrade(Database& db, const std::string& dir, std::string_view target,

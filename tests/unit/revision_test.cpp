@@ -165,7 +165,7 @@ TEST_F(RevisionTest, OfflineScriptHasOneTransactionPerRevision) {
     EXPECT_EQ(begins, 2u) << s;
     if (b == Backend::sqlite) {
       EXPECT_NE(s.find("PRAGMA foreign_keys=OFF"), std::string::npos) << s;
-      EXPECT_NE(s.find("PRAGMA foreign_key_check"), std::string::npos) << s;
+      EXPECT_NE(s.find("pragma_foreign_key_check"), std::string::npos) << s;
     } else {
       EXPECT_EQ(s.find("PRAGMA"), std::string::npos) << s;
       EXPECT_NE(s.find("ALTER TABLE"), std::string::npos) << s;

@@ -144,6 +144,17 @@ std::string foreign_key_check_sql(Backend b) {
   return b == Backend::sqlite ? "PRAGMA foreign_key_check" : "";
 }
 
+std::vector<std::string> foreign_key_check_script(Backend b) {
+  if (b != Backend::sqlite) return {};
+  // A script cannot branch, but a CHECK constraint can fail: one row counting the
+  // violations goes into a temporary table that only accepts zero, and the
+  // constraint's name is the message sqlite3 prints.
+  return {"CREATE TEMP TABLE IF NOT EXISTS keel_foreign_key_check (violations INTEGER "
+          "CONSTRAINT \"this revision broke foreign keys: see PRAGMA foreign_key_check\" "
+          "CHECK (violations = 0))",
+          "INSERT INTO temp.keel_foreign_key_check SELECT count(*) FROM pragma_foreign_key_check"};
+}
+
 std::vector<std::string> triggers_to_preserve(Connection& conn, const std::string& table) {
   std::vector<std::string> out;
   if (conn.backend() != Backend::sqlite) return out;

@@ -52,6 +52,10 @@ std::vector<std::string> migration_epilogue(Backend b);
 // it returns is a violation and the transaction must roll back. PostgreSQL: "" (FKs are
 // checked immediately).
 std::string foreign_key_check_sql(Backend b);
+// The same check for an offline script, where nobody reads the pragma's rows: statements
+// that FAIL when a foreign key is broken, so `sqlite3 -bail` stops before COMMIT and the
+// revision rolls back. PostgreSQL: none.
+std::vector<std::string> foreign_key_check_script(Backend b);
 // The CREATE TRIGGER statements a rebuild of `table` must re-create, read from the live
 // database (AlterContext::triggers). PostgreSQL alters tables in place: none.
 std::vector<std::string> triggers_to_preserve(Connection& conn, const std::string& table);

@@ -95,17 +95,17 @@ void ensure_version_table(Connection& conn) {
 }
 
 // Takes the migration lock, waiting until `timeout` for a holder to finish.
-std::unique_ptr<InstanceLock> take_lock(const Database& db, const RunOptions& options) {
+std::unique_ptr<InstanceLock> take_lock(const Config& config, const RunOptions& options) {
   const auto deadline = Clock::now() + options.lock_timeout;
   for (;;) {
     try {
-      return acquire_instance_lock(db.config(), kLockName);
+      return acquire_instance_lock(config, kLockName);
     } catch (const AlreadyRunning& e) {
       if (Clock::now() >= deadline)
         throw MigrationError(
             ErrorKind::timeout,
             fmt::format("another migration holds the migration lock of {} (waited {} ms): {}",
-                        db.config().url.redacted(), options.lock_timeout.count(), e.what()));
+                        config.url.redacted(), options.lock_timeout.count(), e.what()));
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
@@ -210,15 +210,21 @@ void refuse_if_unsafe(const State& s, std::string_view verb = "migrate") {
                                      verb, fmt::join(s.unknown, ", "), s.history.dir));
 }
 
-// Runs one revision's steps and its keel_version change in one transaction; returns
-// how long that took.
+// Runs one revision's steps and its keel_version change in one transaction, or in a
+// savepoint when the caller has one open (upgrade_in_transaction); returns how long
+// that took.
 std::chrono::milliseconds run_revision(Connection& conn, const Revision& rev, bool up,
                                        schema::MetaData& model) {
   const Backend b = conn.backend();
   const auto& steps = up ? rev.upgrade : rev.downgrade;
   const char* list = up ? "upgrade" : "downgrade";
   const auto started = Clock::now();
-  for (const auto& s : dialect::migration_prologue(b)) conn.execute(s);
+  // Inside the caller's transaction only a savepoint is ours to undo; the prologue
+  // (SQLite's foreign-key PRAGMA) is refused there by upgrade_in_transaction.
+  const int outer = conn.transaction_depth();
+  const bool nested = outer > 0;
+  if (!nested)
+    for (const auto& s : dialect::migration_prologue(b)) conn.execute(s);
   try {
     conn.begin();
     schema::MetaData current = model;
@@ -261,18 +267,47 @@ std::chrono::milliseconds run_revision(Connection& conn, const Revision& rev, bo
     model = std::move(current);
   } catch (...) {
     try {
-      if (conn.in_transaction()) conn.abandon_transaction();
-      for (const auto& s : dialect::migration_epilogue(b)) conn.execute(s);
+      if (nested) {
+        if (conn.transaction_depth() > outer) conn.rollback();
+      } else {
+        if (conn.in_transaction()) conn.abandon_transaction();
+        for (const auto& s : dialect::migration_epilogue(b)) conn.execute(s);
+      }
     } catch (...) {
       // The revision's own error is the one to report.
     }
     conn.clear_statement_cache();
     throw;
   }
-  for (const auto& s : dialect::migration_epilogue(b)) conn.execute(s);
+  if (!nested)
+    for (const auto& s : dialect::migration_epilogue(b)) conn.execute(s);
   // Cached plans may name tables this revision replaced.
   conn.clear_statement_cache();
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+}
+
+// What an upgrade runs on `conn`: keel_version created if missing, the revisions
+// still to apply up to `goal` (or the next `steps`), and the model they start from.
+struct UpgradePlan {
+  State state;
+  std::vector<const Revision*> todo;  // point into state.history
+  schema::MetaData model;
+};
+
+UpgradePlan plan_upgrade(Connection& conn, const std::string& dir, std::optional<int> steps,
+                         const std::string& goal) {
+  ensure_version_table(conn);
+  UpgradePlan plan{read_state(conn, dir), {}, {}};
+  const State& s = plan.state;
+  refuse_if_unsafe(s);
+  std::set<std::string> wanted = steps ? std::set<std::string>{} : ancestors(s.history, goal);
+  for (const auto& rev : s.history.revisions) {
+    if (s.applied.count(rev.id)) continue;
+    if (steps ? static_cast<int>(plan.todo.size()) < *steps : wanted.count(rev.id) > 0)
+      plan.todo.push_back(&rev);
+  }
+  plan.model = replay(s.history, s.applied);
+  return plan;
 }
 
 // Runs `todo` in order, telling options.progress before and after each; returns the ids.
@@ -387,20 +422,13 @@ std::vector<std::string> upgrade(Database& db, const std::string& dir, std::stri
     throw UsageError(
         "upgrade --backup copies SQLite databases only; back up PostgreSQL with pg_dump "
         "before upgrading");
-  auto lock = take_lock(db, options);
+  auto lock = take_lock(db.config(), options);
   RunConnection run(db);
   Connection& conn = *run.lease;
-  ensure_version_table(conn);
-  State s = read_state(conn, dir);
-  refuse_if_unsafe(s);
-  std::vector<const Revision*> todo;
-  std::set<std::string> wanted = steps ? std::set<std::string>{} : ancestors(s.history, goal);
-  for (const auto& rev : s.history.revisions) {
-    if (s.applied.count(rev.id)) continue;
-    if (steps ? static_cast<int>(todo.size()) < *steps : wanted.count(rev.id) > 0)
-      todo.push_back(&rev);
-  }
-  schema::MetaData model = replay(s.history, s.applied);
+  UpgradePlan plan = plan_upgrade(conn, dir, steps, goal);
+  const State& s = plan.state;
+  auto& todo = plan.todo;
+  auto& model = plan.model;
   if (options.backup && !todo.empty()) {
     RunEvent event{RunEvent::Kind::backup, {}, {}, 0, todo.size(), {}, *options.backup};
     if (event.backup_path.empty())
@@ -411,12 +439,32 @@ std::vector<std::string> upgrade(Database& db, const std::string& dir, std::stri
   return run_all(conn, todo, true, model, options);
 }
 
+std::unique_ptr<InstanceLock> migration_lock(const Config& config, const RunOptions& options) {
+  return take_lock(config, options);
+}
+
+std::vector<std::string> upgrade_in_transaction(Connection& conn, const std::string& dir,
+                                                std::string_view target,
+                                                const RunOptions& options) {
+  if (conn.backend() != Backend::postgresql)
+    throw UsageError(
+        "upgrade_in_transaction runs on PostgreSQL only: SQLite's table rebuilds switch "
+        "foreign keys off, which SQLite ignores inside a transaction");
+  if (conn.transaction_depth() == 0)
+    throw UsageError("upgrade_in_transaction needs the caller's transaction open");
+  History preview = load_history(dir);
+  std::optional<int> steps = relative(target, '+');
+  std::string goal = steps ? "" : resolve_revision(preview, target);
+  UpgradePlan plan = plan_upgrade(conn, dir, steps, goal);
+  return run_all(conn, plan.todo, true, plan.model, options);
+}
+
 std::vector<std::string> downgrade(Database& db, const std::string& dir, std::string_view target,
                                    const RunOptions& options) {
   History preview = load_history(dir);
   std::optional<int> steps = relative(target, '-');
   std::string goal = steps || target == "base" ? "" : resolve_revision(preview, target);
-  auto lock = take_lock(db, options);
+  auto lock = take_lock(db.config(), options);
   RunConnection run(db);
   Connection& conn = *run.lease;
   ensure_version_table(conn);
@@ -443,7 +491,7 @@ void stamp(Database& db, const std::string& dir, std::string_view target,
   History h = load_history(dir);
   std::set<std::string> wanted =
       target == "base" ? std::set<std::string>{} : ancestors(h, resolve_revision(h, target));
-  auto lock = take_lock(db, options);
+  auto lock = take_lock(db.config(), options);
   auto lease = db.connection();
   record_exactly(*lease, h, wanted);
 }
@@ -454,7 +502,7 @@ AdoptReport adopt(Database& db, const std::string& dir, std::string_view baselin
   const std::string id = resolve_revision(h, baseline);
   const std::set<std::string> wanted = ancestors(h, id);
   const schema::MetaData expected = replay(h, wanted);
-  auto lock = take_lock(db, options);
+  auto lock = take_lock(db.config(), options);
   auto lease = db.connection();
   Connection& conn = *lease;
   const Backend b = conn.backend();
@@ -541,8 +589,7 @@ void script_revision(std::string& out, const Revision& rev, bool up, Backend b,
                                                  rev.path, list, i, describe(steps[i]), e.what()));
     }
   }
-  if (std::string check = dialect::foreign_key_check_sql(b); !check.empty())
-    out += statement(check);
+  for (const auto& s : dialect::foreign_key_check_script(b)) out += statement(s);
   const std::string id = dialect::DdlRenderer::string_literal(rev.id, "revision");
   if (up)
     out += fmt::format("INSERT INTO {} ({}, {}, {}, {}) VALUES ({}, {}, 0, {});\n", d.quote(kTable),
