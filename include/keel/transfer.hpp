@@ -52,12 +52,16 @@ struct Progress {
 struct Options {
   Config from;  // a SQLite database file
   Config to;    // a PostgreSQL database
-  // A migrations directory: the source must be at its head and the target at the
-  // same revision with empty tables. Empty: the source's schema is reflected and
-  // created on the target.
+  // A migrations directory: the source must be at its head; a target behind it (an
+  // empty one included) is brought to that revision by the same history inside the
+  // transaction. Empty: the source's schema is reflected and created on the target.
   std::string migrations_dir;
   // Truncate the application's tables on a non-empty target (in the transaction).
   bool force = false;
+  // Without migrations: transfer even though the source has schema objects the target
+  // will not get (views, triggers, expression indexes…; Report::not_carried lists them).
+  // Otherwise such a source is refused before anything is written.
+  bool allow_missing_objects = false;
   Verify verify = Verify::checksums;
   OnInvalid on_invalid = OnInvalid::fail;
   // JSON lines, one per value refused under OnInvalid::null / skip_row; "" for none.
@@ -98,9 +102,11 @@ struct Report {
   std::string source;  // redacted URLs
   std::string target;
   bool dry_run = false;
-  bool created_schema = false;  // the reflected schema was created on the target
+  bool created_schema = false;   // the reflected schema was created on the target
+  bool migrated_target = false;  // the migration history ran on the target
   std::vector<TableReport> tables;  // in load order
-  std::vector<std::string> notes;   // schema objects not carried (views, triggers…)
+  std::vector<std::string> notes;        // how the schema was adapted (defaults, NOCASE keys…)
+  std::vector<std::string> not_carried;  // schema objects the target did not get
   std::string verify;               // "counts" / "checksums"
   std::int64_t rows = 0;
   std::int64_t bytes = 0;

@@ -6,12 +6,10 @@
 // read-only; the corpus is never written); on PostgreSQL it is reflected, and its
 // DDL created in the test's own schema and reflected back.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -19,29 +17,16 @@
 #include <tuple>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include "keel/schema.hpp"
 #include "support/backend_test.hpp"
+#include "support/corpus.hpp"
 
 namespace keel {
 namespace {
 
 namespace fs = std::filesystem;
-
-fs::path corpus_dir() { return fs::path(KEEL_SOURCE_DIR "/../shared/corpus") / "sqlite"; }
-
-// The corpus files; a missing corpus gives one entry naming it, so the suite fails
-// loudly instead of running zero tests.
-std::vector<std::string> corpus_files() {
-  std::vector<std::string> files;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(corpus_dir(), ec))
-    if (entry.is_regular_file()) files.push_back(entry.path().filename().string());
-  std::sort(files.begin(), files.end());
-  if (files.empty()) files.push_back("MISSING");
-  return files;
-}
+using testing::corpus_dir;
+using testing::corpus_files;
 
 // What the README says about one file: tables, views and triggers.
 struct Described {
@@ -77,21 +62,13 @@ class CorpusTest : public ::testing::TestWithParam<CorpusParam> {
 
   void SetUp() override {
     if (backend() == Backend::sqlite) return;
-    std::string url = testing::test_pg_url();
-    ASSERT_FALSE(url.empty());
-    pg_ = default_config();
-    pg_.url = parse_url(url, "KEEL_TEST_PG_URL");
-    std::random_device rd;
-    schema_ = fmt::format("t_{}_{}", ::getpid(), rd() % 100000000);
-    keel::connect(pg_)->execute_script(fmt::format("CREATE SCHEMA \"{}\"", schema_));
-    pg_.url.params["options"] = fmt::format("-csearch_path={}", schema_);
+    testing::PgSchema pg = testing::create_pg_schema();
+    ASSERT_FALSE(pg.name.empty());
+    pg_ = std::move(pg.config);
+    schema_ = std::move(pg.name);
   }
   void TearDown() override {
-    if (schema_.empty()) return;
-    Config admin = pg_;
-    admin.url.params.erase("options");
-    keel::connect(admin)->execute_script(
-        fmt::format("DROP SCHEMA IF EXISTS \"{}\" CASCADE", schema_));
+    if (!schema_.empty()) testing::drop_pg_schema(pg_, schema_);
   }
 
   // The corpus file reflected through a read-only connection.
@@ -162,10 +139,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Combine(::testing::Values(Backend::sqlite, Backend::postgresql),
                        ::testing::ValuesIn(corpus_files())),
     [](const ::testing::TestParamInfo<CorpusParam>& param_info) {
-      std::string name = std::get<1>(param_info.param);
-      for (auto& ch : name)
-        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-      return name + "_" + std::string(to_string(std::get<0>(param_info.param)));
+      return testing::corpus_test_name(std::get<1>(param_info.param)) + "_" +
+             std::string(to_string(std::get<0>(param_info.param)));
     });
 
 }  // namespace

@@ -4,13 +4,11 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -33,14 +31,10 @@ class TransferFixture {
   void make_endpoints() {
     dir_ = make_temp_dir();
     source_path_ = dir_ / "source.db";
-    std::string url = test_pg_url();
-    ASSERT_FALSE(url.empty());
-    pg_ = default_config();
-    pg_.url = parse_url(url, "KEEL_TEST_PG_URL");
-    std::random_device rd;
-    schema_ = fmt::format("t_{}_{}", ::getpid(), rd() % 100000000);
-    keel::connect(pg_)->execute_script(fmt::format("CREATE SCHEMA \"{}\"", schema_));
-    pg_.url.params["options"] = fmt::format("-csearch_path={}", schema_);
+    PgSchema pg = create_pg_schema();
+    ASSERT_FALSE(pg.name.empty());
+    pg_ = std::move(pg.config);
+    schema_ = std::move(pg.name);
   }
   // An empty target schema again (same name).
   void reset_target() {
@@ -50,12 +44,7 @@ class TransferFixture {
         fmt::format("DROP SCHEMA \"{0}\" CASCADE; CREATE SCHEMA \"{0}\"", schema_));
   }
   void drop_endpoints() {
-    if (!schema_.empty()) {
-      Config admin = pg_;
-      admin.url.params.erase("options");
-      keel::connect(admin)->execute_script(
-          fmt::format("DROP SCHEMA IF EXISTS \"{}\" CASCADE", schema_));
-    }
+    if (!schema_.empty()) drop_pg_schema(pg_, schema_);
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }

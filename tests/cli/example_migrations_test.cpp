@@ -63,12 +63,7 @@ class ExampleMigrationsTest : public BackendTest {
 
   // The scratch directory as working directory: nothing may depend on running
   // from the source tree.
-  ProcessOptions options() const {
-    ProcessOptions o;
-    o.env["DATABASE_URL"] = std::nullopt;
-    o.cwd = temp_dir();
-    return o;
-  }
+  ProcessOptions options() const { return clean_env(temp_dir()); }
 
   // `keel --config <abs>/examples/sessions/keel.yaml args… --url URL`.
   ProcessResult keel(std::vector<std::string> args) const {
@@ -259,12 +254,7 @@ TEST_P(ExampleMigrationsTest, UpgradeSqlFedToTheRealClientGivesADatabaseCheckAcc
 
   fs::path script = temp_dir() / "upgrade.sql";
   write_file(script, sql.out);
-  ProcessResult client =
-      is_sqlite()
-          ? run_process("/bin/sh", {"-c", fmt::format("sqlite3 '{}' < '{}'", config().url.path,
-                                                      script.string())})
-          : run_process("/usr/bin/psql",
-                        {"-q", url(), "-v", "ON_ERROR_STOP=1", "-f", script.string()});
+  ProcessResult client = run_sql_client(config(), script);
   ASSERT_EQ(client.exit_code, 0) << describe(client);
 
   auto check = keel({"check"});

@@ -41,12 +41,7 @@ class ExampleTest : public BackendTest {
     return a;
   }
 
-  ProcessOptions options() const {
-    ProcessOptions o;
-    o.env["DATABASE_URL"] = std::nullopt;
-    o.cwd = workdir_;
-    return o;
-  }
+  ProcessOptions options() const { return clean_env(workdir_); }
 
   std::filesystem::path workdir_;
   std::string lock_name_;
@@ -147,10 +142,7 @@ std::string refused_before_touching_the_database(const std::vector<std::string>&
     std::filesystem::create_directories(dir / "migrations");
     write_file(dir / "migrations" / "a1_first.yaml", migrations_file);
   }
-  ProcessOptions o;
-  o.cwd = dir;
-  o.env["DATABASE_URL"] = std::nullopt;
-  auto r = run_process(example_bin(), args, o);
+  auto r = run_process(example_bin(), args, clean_env(dir));
   EXPECT_EQ(r.exit_code, 2) << describe(r);
   EXPECT_FALSE(std::filesystem::exists(dir / "data")) << "created a database anyway";
   std::filesystem::remove_all(dir);

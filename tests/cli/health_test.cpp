@@ -17,12 +17,7 @@ class CliHealthTest : public BackendTest {
  protected:
   std::string url() const { return config().url.to_string(); }
 
-  ProcessOptions options() const {
-    ProcessOptions o;
-    o.env["DATABASE_URL"] = std::nullopt;
-    o.cwd = temp_dir();
-    return o;
-  }
+  ProcessOptions options() const { return clean_env(temp_dir()); }
 
   // Runs keel with `args`, expects exit 0 and a JSON report saying ok for this backend.
   void expect_healthy_json(const std::vector<std::string>& args, const ProcessOptions& o) {

@@ -18,14 +18,6 @@
 namespace keel::testing {
 namespace {
 
-// Nothing from the developer's shell may leak into these runs.
-ProcessOptions clean_env(std::filesystem::path cwd = {}) {
-  ProcessOptions options;
-  options.env["DATABASE_URL"] = std::nullopt;
-  options.cwd = std::move(cwd);
-  return options;
-}
-
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = make_temp_dir(); }

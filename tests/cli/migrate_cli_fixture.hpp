@@ -46,12 +46,7 @@ class CliMigrationTest : public BackendTest {
   std::string url() const { return config().url.to_string(); }
   const std::string& dir() const { return dir_; }
 
-  ProcessOptions options() const {
-    ProcessOptions o;
-    o.env["DATABASE_URL"] = std::nullopt;
-    o.cwd = temp_dir();
-    return o;
-  }
+  ProcessOptions options() const { return clean_env(temp_dir()); }
 
   // `keel VERB args… --url URL --migrations DIR`.
   ProcessResult keel(std::vector<std::string> args) const {

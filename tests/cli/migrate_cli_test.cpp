@@ -171,12 +171,7 @@ TEST_P(CliMigrateTest, UpgradeSqlFedToTheRealClientGivesADatabaseCheckAccepts) {
 
   fs::path script = temp_dir() / "upgrade.sql";
   write_file(script, sql.out);
-  ProcessResult client =
-      is_sqlite()
-          ? run_process("/bin/sh", {"-c", fmt::format("sqlite3 '{}' < '{}'", config().url.path,
-                                                      script.string())})
-          : run_process("/usr/bin/psql",
-                        {"-q", url(), "-v", "ON_ERROR_STOP=1", "-f", script.string()});
+  ProcessResult client = run_sql_client(config(), script);
   ASSERT_EQ(client.exit_code, 0) << describe(client);
 
   auto check = keel({"check"});

@@ -59,12 +59,7 @@ class CliMigrateConcurrencyTest : public BackendTest {
     write_file(dir_ / "slow_revision.yaml", kSlow);
   }
 
-  ProcessOptions options() const {
-    ProcessOptions o;
-    o.env["DATABASE_URL"] = std::nullopt;
-    o.cwd = temp_dir();
-    return o;
-  }
+  ProcessOptions options() const { return clean_env(temp_dir()); }
 
   std::vector<std::string> upgrade_args() const {
     return {"upgrade",      "head",       "--json", "--url", config().url.to_string(),

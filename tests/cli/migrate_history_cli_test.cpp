@@ -41,9 +41,7 @@ class CliMigrateHistoryTest : public BackendTest {
   std::string url() const { return config().url.to_string(); }
 
   ProcessOptions options() const {
-    ProcessOptions o;
-    o.env["DATABASE_URL"] = std::nullopt;
-    o.cwd = temp_dir();
+    ProcessOptions o = clean_env(temp_dir());
     o.timeout_s = 110;
     return o;
   }
@@ -88,16 +86,11 @@ class CliMigrateHistoryTest : public BackendTest {
     return names;
   }
 
-  // Feeds `script` to the backend's own client: sqlite3 FILE, or psql.
+  // Feeds `script` to the backend's own client, from the file `name`.
   ProcessResult run_client(const std::string& script, const std::string& name) const {
     fs::path file = temp_dir() / name;
     write_file(file, script);
-    if (is_sqlite())
-      return run_process("/bin/sh", {"-c", fmt::format("sqlite3 -bail '{}' < '{}'",
-                                                       config().url.path, file.string())});
-    // The test's schema is the search_path of the URL's options.
-    return run_process("/usr/bin/psql",
-                       {"-q", url(), "-v", "ON_ERROR_STOP=1", "-f", file.string()});
+    return run_sql_client(config(), file);
   }
 };
 

@@ -159,6 +159,22 @@ ProcessResult run_keel(const std::vector<std::string>& args, const ProcessOption
   return run_process(keel_bin(), args, options);
 }
 
+ProcessOptions clean_env(std::filesystem::path cwd) {
+  ProcessOptions options;
+  options.env["DATABASE_URL"] = std::nullopt;
+  options.cwd = std::move(cwd);
+  return options;
+}
+
+ProcessResult run_sql_client(const Config& config, const std::filesystem::path& script) {
+  if (config.url.is_sqlite())
+    return run_process("/bin/sh", {"-c", fmt::format("sqlite3 -bail '{}' < '{}'", config.url.path,
+                                                     script.string())});
+  // A test's PostgreSQL schema is the search_path of the URL's options.
+  return run_process("/usr/bin/psql", {"-q", config.url.to_string(), "-v", "ON_ERROR_STOP=1",
+                                       "-f", script.string()});
+}
+
 void write_file(const std::filesystem::path& path, std::string_view text) {
   std::ofstream f(path, std::ios::binary);
   f << text;

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "keel/config.hpp"
 #include "support/loopback.hpp"
 
 namespace keel::testing {
@@ -67,6 +68,14 @@ std::string example_bin();
 
 // Runs `keel args…` to completion.
 ProcessResult run_keel(const std::vector<std::string>& args, const ProcessOptions& options = {});
+
+// Options that let nothing from the developer's shell leak into a run: DATABASE_URL
+// unset, and `cwd` as the working directory.
+ProcessOptions clean_env(std::filesystem::path cwd = {});
+
+// Feeds the SQL script in `script` to the backend's own client for the database of
+// `config`: sqlite3 FILE (stopping at the first error), or psql with ON_ERROR_STOP.
+ProcessResult run_sql_client(const Config& config, const std::filesystem::path& script);
 
 // Writes `text` to `path`.
 void write_file(const std::filesystem::path& path, std::string_view text);

@@ -24,12 +24,7 @@ class CliSchemaTest : public BackendTest {
  protected:
   std::string url() const { return config().url.to_string(); }
 
-  ProcessOptions options() const {
-    ProcessOptions o;
-    o.env["DATABASE_URL"] = std::nullopt;
-    o.cwd = temp_dir();
-    return o;
-  }
+  ProcessOptions options() const { return clean_env(temp_dir()); }
 
   schema::MetaData example() const { return schema::load_schema_file(kExampleSchema); }
 

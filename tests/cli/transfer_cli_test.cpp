@@ -25,12 +25,7 @@ class TransferCliTest : public ::testing::Test, public testing::TransferFixture 
   std::string from() const { return "sqlite:///" + source_path_.string(); }
   std::string to() const { return pg_.url.to_string(); }
 
-  testing::ProcessOptions process_options() const {
-    testing::ProcessOptions o;
-    o.env["DATABASE_URL"] = std::nullopt;
-    o.cwd = dir_;
-    return o;
-  }
+  testing::ProcessOptions process_options() const { return testing::clean_env(dir_); }
   ProcessResult keel(std::vector<std::string> args) const {
     std::vector<std::string> all = {"transfer", "--from", from(), "--to", to()};
     all.insert(all.end(), args.begin(), args.end());
@@ -85,6 +80,38 @@ TEST_F(TransferCliTest, RefusedValueExits1WithRollbackInstructions) {
   EXPECT_NE(r.err.find("table \"m\", row 1 (key id=1), column \"n\""), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("source was not touched"), std::string::npos) << r.err;
   EXPECT_EQ(target_tables(), 0);
+}
+
+TEST_F(TransferCliTest, ObjectsNotCarriedExit1UnlessAllowedThenListedLoudly) {
+  small_source();
+  source()->execute_script("CREATE VIEW recent AS SELECT * FROM users WHERE joined > '2024'");
+  auto refused = keel({});
+  EXPECT_EQ(refused.exit_code, 1) << testing::describe(refused);
+  EXPECT_NE(refused.err.find("view recent"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--allow-missing-objects"), std::string::npos) << refused.err;
+  EXPECT_EQ(target_tables(), 0);
+
+  auto allowed = keel({"--allow-missing-objects"});
+  EXPECT_EQ(allowed.exit_code, 0) << testing::describe(allowed);
+  EXPECT_NE(allowed.out.find("NOT CARRIED: view recent"), std::string::npos) << allowed.out;
+  EXPECT_NE(allowed.out.find("Committed and verified"), std::string::npos) << allowed.out;
+}
+
+TEST_F(TransferCliTest, MigrationsBuildAnEmptyTarget) {
+  const std::string migrations = KEEL_SOURCE_DIR "/examples/sessions/migrations";
+  auto up = testing::run_keel({"--url", from(), "upgrade", "head", "--migrations", migrations},
+                              process_options());
+  ASSERT_EQ(up.exit_code, 0) << testing::describe(up);
+  source()->execute(
+      "INSERT INTO sessions (id, title, created_at) VALUES ('s1', 'one', "
+      "'2024-03-01T10:00:00+00:00')");
+  auto r = keel({"--migrations", migrations});
+  EXPECT_EQ(r.exit_code, 0) << testing::describe(r);
+  EXPECT_EQ(target()->query_one("SELECT count(*) FROM sessions")->get<std::int64_t>(0), 1);
+  auto check = testing::run_keel({"--config", KEEL_SOURCE_DIR "/examples/sessions/keel.yaml",
+                                  "--url", to(), "check"},
+                                 process_options());
+  EXPECT_EQ(check.exit_code, 0) << testing::describe(check);
 }
 
 TEST_F(TransferCliTest, DryRunPrintsThePlanAndWritesNothing) {

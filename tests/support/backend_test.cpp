@@ -21,6 +21,25 @@ std::string test_pg_url() {
   return url;
 }
 
+PgSchema create_pg_schema() {
+  std::string url = test_pg_url();
+  if (url.empty()) return {};
+  PgSchema schema{default_config(), {}};
+  schema.config.url = parse_url(url, "KEEL_TEST_PG_URL");
+  std::random_device rd;
+  schema.name = fmt::format("t_{}_{}", ::getpid(), rd() % 100000000);
+  keel::connect(schema.config)->execute_script(fmt::format("CREATE SCHEMA \"{}\"", schema.name));
+  // libpq's `options` keyword: every connection made from the config starts in the schema.
+  schema.config.url.params["options"] = fmt::format("-csearch_path={}", schema.name);
+  return schema;
+}
+
+void drop_pg_schema(const Config& config, const std::string& name) {
+  Config admin = config;
+  admin.url.params.erase("options");
+  keel::connect(admin)->execute_script(fmt::format("DROP SCHEMA IF EXISTS \"{}\" CASCADE", name));
+}
+
 std::filesystem::path make_temp_dir() {
   static std::atomic<int> counter{0};
   std::random_device rd;
@@ -37,26 +56,17 @@ void BackendTest::SetUp() {
     config_.url = parse_url("sqlite:///" + (dir_ / "test.db").string());
     return;
   }
-  std::string url = test_pg_url();
-  ASSERT_FALSE(url.empty());
-  config_ = default_config();
-  config_.url = parse_url(url, "KEEL_TEST_PG_URL");
+  PgSchema pg = create_pg_schema();
+  ASSERT_FALSE(pg.name.empty());
+  config_ = std::move(pg.config);
   config_.pool.timeout_s = 10;
-  std::random_device rd;
-  schema_ = fmt::format("t_{}_{}", ::getpid(), rd() % 100000000);
-  auto admin = keel::connect(config_);
-  admin->execute_script(fmt::format("CREATE SCHEMA \"{}\"", schema_));
-  // libpq's `options` keyword: every connection of this test starts in its schema.
-  config_.url.params["options"] = fmt::format("-csearch_path={}", schema_);
+  schema_ = std::move(pg.name);
 }
 
 void BackendTest::TearDown() {
   if (!schema_.empty()) {
     try {
-      Config admin_config = config_;
-      admin_config.url.params.erase("options");
-      auto admin = keel::connect(admin_config);
-      admin->execute_script(fmt::format("DROP SCHEMA IF EXISTS \"{}\" CASCADE", schema_));
+      drop_pg_schema(config_, schema_);
     } catch (const std::exception& e) {
       ADD_FAILURE() << "dropping test schema " << schema_ << ": " << e.what();
     }

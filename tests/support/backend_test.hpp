@@ -47,6 +47,18 @@ class BackendTest : public ::testing::TestWithParam<Backend> {
 
 // The PostgreSQL URL the tests use; fails the current test when unset.
 std::string test_pg_url();
+
+// A schema of a test's own on the PostgreSQL server of KEEL_TEST_PG_URL: every
+// connection made from `config` uses it as its search_path.
+struct PgSchema {
+  Config config;
+  std::string name;
+};
+// Creates a fresh PgSchema; when KEEL_TEST_PG_URL is unset, fails the current test
+// and returns one with an empty name.
+PgSchema create_pg_schema();
+// Drops schema `name` and everything in it, connecting with `config` minus its search_path.
+void drop_pg_schema(const Config& config, const std::string& name);
 // A fresh temporary directory (removed by the caller).
 std::filesystem::path make_temp_dir();
 

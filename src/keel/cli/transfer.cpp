@@ -26,6 +26,7 @@ struct TransferOptions {
       report, lock;
   bool force = false;
   bool dry_run = false;
+  bool allow_missing_objects = false;
 };
 
 std::string human_bytes(std::int64_t n) {
@@ -97,7 +98,14 @@ void print_summary(const transfer::Report& r) {
   }
   std::cout << fmt::format("{:<32} {:>10} {:>10} {:>7.2f}s  peak RSS {}\n", "total", r.rows,
                            human_bytes(r.bytes), r.seconds, human_bytes(r.peak_rss_bytes));
-  for (const auto& n : r.notes) std::cout << "not carried: " << n << '\n';
+  for (const auto& n : r.notes) std::cout << "note: " << n << '\n';
+  if (!r.not_carried.empty()) {
+    // Said last and loud: the operator must recreate these by hand.
+    std::cout << fmt::format("NOT CARRIED ({} schema object(s) the target does not have; "
+                             "recreate them on PostgreSQL):\n",
+                             r.not_carried.size());
+    for (const auto& n : r.not_carried) std::cout << "  NOT CARRIED: " << n << '\n';
+  }
 }
 
 int run_transfer(const Globals& globals, const TransferOptions& o) {
@@ -108,6 +116,7 @@ int run_transfer(const Globals& globals, const TransferOptions& o) {
                                .explicit_label = "--to"});
   options.migrations_dir = o.migrations;
   options.force = o.force;
+  options.allow_missing_objects = o.allow_missing_objects;
   options.verify = transfer::parse_verify(o.verify);
   options.on_invalid = transfer::parse_on_invalid(o.on_invalid);
   if (!o.rejects.empty() && options.on_invalid == transfer::OnInvalid::fail)
@@ -148,7 +157,10 @@ int run_transfer(const Globals& globals, const TransferOptions& o) {
   if (o.dry_run) {
     std::cout << fmt::format("Plan (nothing written): {} → {}, {} tables in load order{}\n",
                              report.source, report.target, report.tables.size(),
-                             report.created_schema ? ", schema to be created from the source" : "");
+                             report.created_schema    ? ", schema to be created from the source"
+                             : report.migrated_target ? ", target to be migrated to the source's "
+                                                        "revision"
+                                                      : "");
     print_summary(report);
     for (const auto& t : report.tables)
       if (!t.refusals.empty() && options.on_invalid == transfer::OnInvalid::fail)
@@ -174,13 +186,19 @@ Verb transfer_verb() {
       "Reads the source read-only under its instance lock, creates (or checks) the schema on\n"
       "the target, streams every table through COPY, sets identity sequences, verifies\n"
       "counts and checksums, then commits; any failure rolls everything back.\n"
+      "Schema objects it cannot carry (views, triggers, expression indexes, generated\n"
+      "columns) make it refuse unless --allow-missing-objects, which lists them.\n"
       "Exit 3: the source's instance lock is held (stop the application first).";
   verb.args = {
       {"--from", "Source SQLite database URL (sqlite:///…)", &o->from, true, "URL"},
       {"--to", "Target PostgreSQL URL (postgresql://…)", &o->to, true, "URL"},
-      {"--migrations", "Migrations directory: source at head, target at the same revision",
+      {"--migrations",
+       "Migrations directory: source at head; the target is migrated to it in the transaction",
        &o->migrations, false, "DIR"},
       {"--force", "Truncate the application's tables on a non-empty target", &o->force, false, ""},
+      {"--allow-missing-objects",
+       "Transfer although views, triggers… of the source cannot be carried (listed)",
+       &o->allow_missing_objects, false, ""},
       {"--dry-run", "Print the plan (tables, rows, coercions) and write nothing", &o->dry_run, false, ""},
       {"--verify", "counts | checksums (default checksums)", &o->verify, false, "KIND"},
       {"--on-invalid", "fail (default) | null | skip-row for values that cannot be carried",

@@ -978,6 +978,10 @@ ColumnType sqlite_portable_type(std::string_view declared) {
   if (base == "DECIMAL" || base == "NUMERIC") return numeric();
   if (base == "JSON" || base == "JSONB") return {TypeKind::json};
   if (base == "UUID") return {TypeKind::uuid};
+  // MySQL's types in schemas ported to SQLite (Sakila's `rating ENUM`): NUMERIC
+  // affinity keeps the labels as text ('PG', 'NC-17'), so numeric would refuse them.
+  if (base == "ENUM") return {TypeKind::text};
+  if (base == "YEAR") return {TypeKind::integer};
   return {TypeKind::numeric};
 }
 

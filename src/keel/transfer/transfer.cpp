@@ -97,7 +97,15 @@ struct Context {
   schema::MetaData source_meta;
   std::vector<TableSpec> tables;  // load order
   bool create_schema = false;     // none of the tables exists on the target yet
+  // --migrations with the target behind the source: the history runs inside the
+  // transaction, under the target's migration lock.
+  bool upgrade_target = false;
+  std::string head;
+  std::unique_ptr<InstanceLock> target_lock;
   std::vector<std::string> notes;
+  std::vector<std::string> not_carried;
+  // Unique keys on COLLATE NOCASE columns, carried as unique indexes on lower(…).
+  std::vector<std::string> nocase_ddl;
 };
 
 std::string qident(std::string_view name) { return pg().quote(name); }
@@ -141,21 +149,82 @@ void check_endpoints(const Options& o) {
     throw ConfigError(fmt::format("--from {}: no such SQLite database file", o.from.url.redacted()));
 }
 
+// PostgreSQL would cut a longer name to 63 bytes wherever the application spells it,
+// and reflection fits it differently: neither is the name the application uses.
+void refuse_long_name(const std::string& name, const std::string& what) {
+  if (name.size() <= 63) return;
+  throw TransferError(fmt::format(
+      "{}: the name is {} bytes, PostgreSQL's names are at most 63; rename it in the source "
+      "(and in the application) first; nothing was written",
+      what, name.size()));
+}
+
+// Reflected-schema mode: what the source has that the target will not. Reflection
+// says "not reflected" for each such object (views, triggers, expression indexes,
+// generated columns, foreign keys and defaults it cannot model); unique keys on
+// COLLATE NOCASE columns are carried as unique indexes on lower(col COLLATE "C")
+// (which, like NOCASE, folds ASCII only), other collations are not carried.
+void find_not_carried(Context& ctx) {
+  Connection& src = *ctx.source;
+  for (const auto& n : ctx.source_meta.notes)
+    (n.find("not reflected") != std::string::npos ? ctx.not_carried : ctx.notes).push_back(n);
+  for (const auto& t : ctx.source_meta.tables) {
+    for (const auto& ix : src.query("SELECT name FROM pragma_index_list(?) WHERE \"unique\" = 1 "
+                                    "ORDER BY seq",
+                                    {t.name})
+                              .all()) {
+      std::string index = ix.get<std::string>(0);
+      std::vector<std::string> keys, cols;
+      bool nocase = false, other = false, expression = false;
+      for (const auto& c : src.query("SELECT name, coll FROM pragma_index_xinfo(?) WHERE key = 1 "
+                                     "ORDER BY seqno",
+                                     {index})
+                               .all()) {
+        // An expression key is reported by reflection already.
+        expression = expression || c[0].is_null();
+        std::string col = c.get<std::optional<std::string>>(0).value_or("?");
+        std::string coll = c.get<std::optional<std::string>>(1).value_or("BINARY");
+        cols.push_back(col);
+        if (coll == "NOCASE") {
+          nocase = true;
+          keys.push_back(fmt::format("lower({} COLLATE \"C\")", qident(col)));
+        } else {
+          other = other || coll != "BINARY";
+          keys.push_back(qident(col));
+        }
+      }
+      if (expression) {
+        continue;
+      } else if (other) {
+        ctx.not_carried.push_back(fmt::format(
+            "unique key {} on {} ({}): a collation PostgreSQL does not have; not carried", index,
+            t.name, fmt::join(cols, ", ")));
+      } else if (nocase) {
+        std::string name = dialect::fit_name(fmt::format("{}_{}_nocase_key", t.name,
+                                                         fmt::join(cols, "_")));
+        ctx.nocase_ddl.push_back(fmt::format("CREATE UNIQUE INDEX {} ON {} ({})", qident(name),
+                                             qident(t.name), fmt::join(keys, ", ")));
+        ctx.notes.push_back(fmt::format(
+            "unique key {} on {} ({}) is COLLATE NOCASE: carried as unique index {} on lower(…); "
+            "comparisons on PostgreSQL are case-sensitive",
+            index, t.name, fmt::join(cols, ", "), name));
+      }
+    }
+  }
+}
+
 // The source's application tables with SQLite's own names beside the model's.
 void read_source(Context& ctx) {
   Connection& src = *ctx.source;
   ctx.source_meta = schema::reflect(src);
-  ctx.notes = ctx.source_meta.notes;
+  if (ctx.options->migrations_dir.empty()) find_not_carried(ctx);
+  // Names are refused above 63 bytes, so the model keeps SQLite's names as they are.
   std::map<std::string, std::string> sqlite_names;  // model name → SQLite name
   for (const auto& row :
        src.query("SELECT name FROM main.sqlite_schema WHERE type = 'table'").all()) {
     std::string n = row.get<std::string>(0);
-    std::string fit = dialect::fit_name(n);
-    if (auto [it, fresh] = sqlite_names.emplace(fit, n); !fresh)
-      throw TransferError(fmt::format(
-          "source tables \"{}\" and \"{}\" both become \"{}\" within PostgreSQL's 63-byte names; "
-          "rename one of them first",
-          it->second, n, fit));
+    refuse_long_name(n, fmt::format("source table \"{}\"", n));
+    sqlite_names.emplace(n, n);
   }
   if (ctx.options->migrations_dir.empty() &&
       src.query_one("SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = ?",
@@ -177,20 +246,14 @@ void read_source(Context& ctx) {
     if (it == sqlite_names.end())
       throw TransferError(fmt::format("source table \"{}\": not found in sqlite_schema", t->name));
     spec.source_name = it->second;
-    std::set<std::string> seen;
     for (const auto& row : src.query("SELECT name FROM pragma_table_xinfo(?) WHERE hidden = 0 "
                                      "ORDER BY cid",
                                      {spec.source_name})
                                .all()) {
       std::string n = row.get<std::string>(0);
-      std::string fit = dialect::fit_name(n);
-      if (!seen.insert(fit).second)
-        throw TransferError(fmt::format(
-            "source table \"{}\": two columns become \"{}\" within PostgreSQL's 63-byte names; "
-            "rename one of them first",
-            spec.source_name, fit));
+      refuse_long_name(n, fmt::format("source table \"{}\", column \"{}\"", spec.source_name, n));
       spec.source_columns.push_back(n);
-      spec.columns.push_back(fit);
+      spec.columns.push_back(n);
     }
     std::vector<std::string> model;
     for (const auto& c : t->columns) model.push_back(c.name);
@@ -255,15 +318,43 @@ void check_migrations(Context& ctx) {
         "run `keel --url {} upgrade head` on the source first",
         source_rev.value_or("base (none applied)"), head.empty() ? "base" : head,
         o.from.url.redacted()));
+  ctx.head = head;
   Database target_db(o.to);
   auto target_rev = migrate::current(target_db, o.migrations_dir);
-  if (target_rev.value_or("") != head)
+  if (target_rev.value_or("") == head) return;
+  // The history runs on the target in the transfer's transaction; no other migrator
+  // may run on it meanwhile (the source's instance lock does not stop one there).
+  ctx.upgrade_target = true;
+  try {
+    ctx.target_lock = migrate::migration_lock(o.to);
+  } catch (const Error& e) {
+    throw TransferError(fmt::format("target {}: {}", o.to.url.redacted(), e.what()));
+  }
+  if (!target_rev) {
+    schema::MetaData target_meta = schema::reflect(*ctx.target);
+    std::vector<std::string> others;
+    for (const auto& t : target_meta.tables) others.push_back(t.name);
+    if (!others.empty())
+      throw TransferError(fmt::format(
+          "the target has no keel revision applied but holds tables ({}); transfer into an "
+          "empty database or schema",
+          fmt::join(others, ", ")));
+  }
+}
+
+// With the target just brought to the source's revision: its schema must hold the
+// source's tables; their types become the load's.
+void bind_migrated_target(Context& ctx) {
+  schema::MetaData target_meta = schema::reflect(*ctx.target);
+  std::vector<std::string> missing;
+  for (const auto& spec : ctx.tables)
+    if (!target_meta.table(spec.name)) missing.push_back(spec.name);
+  if (!missing.empty())
     throw TransferError(fmt::format(
-        "the target is at revision {}, the source at {}: bring the target to the same revision "
-        "first with `keel --url {} upgrade {}` (creating it inside the transfer's transaction is "
-        "not done yet)",
-        target_rev.value_or("base (none applied)"), head.empty() ? "base" : head,
-        o.to.url.redacted(), head.empty() ? "head" : head));
+        "the target is at the source's revision but lacks the tables {}: the migrations do not "
+        "create the source's schema",
+        fmt::join(missing, ", ")));
+  bind_target_types(ctx, target_meta);
 }
 
 // Everything checked before anything is written; leaves ctx ready to load.
@@ -284,8 +375,28 @@ void preflight(Context& ctx) {
                                     e.what()));
   }
   if (!o.migrations_dir.empty()) check_migrations(ctx);
+  if (!ctx.not_carried.empty() && !o.allow_missing_objects)
+    throw TransferError(fmt::format(
+        "the source has schema objects the target would not get: {}. Nothing was written. "
+        "Recreate them on PostgreSQL yourself and pass --allow-missing-objects, or carry the "
+        "schema with a migration history (--migrations)",
+        fmt::join(ctx.not_carried, "; ")));
 
   schema::MetaData target_meta = schema::reflect(*ctx.target);
+  if (ctx.upgrade_target) {
+    // Tables of the revision the target is at: rows there need --force.
+    std::vector<std::string> filled;
+    for (const auto& spec : ctx.tables)
+      if (target_meta.table(spec.name))
+        if (std::int64_t n = count_rows(*ctx.target, spec.name); n > 0)
+          filled.push_back(fmt::format("{} ({} rows)", spec.name, n));
+    if (!filled.empty() && !o.force)
+      throw TransferError(fmt::format(
+          "the target already holds rows in {}; refusing to load on top of them (--force "
+          "truncates the application's tables in the same transaction)",
+          fmt::join(filled, ", ")));
+    return;
+  }
   std::vector<std::string> present, missing;
   for (const auto& spec : ctx.tables)
     (target_meta.table(spec.name) ? present : missing).push_back(spec.name);
@@ -680,6 +791,7 @@ Report start_report(const Context& ctx, bool dry_run) {
   r.target = ctx.options->to.url.redacted();
   r.dry_run = dry_run;
   r.notes = ctx.notes;
+  r.not_carried = ctx.not_carried;
   r.verify = to_string(ctx.options->verify);
   return r;
 }
@@ -701,8 +813,23 @@ Report plan(const Options& options) {
   ctx.options = &options;
   preflight(ctx);
   if (!options.after_sql_file.empty()) read_file(options.after_sql_file, "--after");
+  if (ctx.upgrade_target) {
+    // The exact target types come from the history as it runs on PostgreSQL; the dry
+    // run runs it in a transaction it rolls back.
+    Connection& target = *ctx.target;
+    target.begin();
+    try {
+      migrate::upgrade_in_transaction(target, options.migrations_dir, ctx.head);
+      bind_migrated_target(ctx);
+    } catch (...) {
+      target.abandon_transaction();
+      throw;
+    }
+    target.abandon_transaction();
+  }
   Report report = start_report(ctx, true);
   report.created_schema = ctx.create_schema;
+  report.migrated_target = ctx.upgrade_target;
   for (const auto& spec : ctx.tables) {
     auto t0 = Clock::now();
     TableReader reader(options, *ctx.source, spec, nullptr, true);
@@ -725,6 +852,7 @@ Report transfer(const Options& options) {
 
   Report report = start_report(ctx, false);
   report.created_schema = ctx.create_schema;
+  report.migrated_target = ctx.upgrade_target;
   auto reader_conn = connect(ctx.source_config);
   // One read snapshot for every table, even should something write the source anyway.
   reader_conn->execute("BEGIN DEFERRED");
@@ -742,8 +870,19 @@ Report transfer(const Options& options) {
                                           sql, e.what()));
         }
       }
+      for (const auto& sql : ctx.nocase_ddl) target.execute(sql);
       bind_target_types(ctx, schema::reflect(target));
-    } else if (options.force) {
+    } else if (ctx.upgrade_target) {
+      try {
+        migrate::upgrade_in_transaction(target, options.migrations_dir, ctx.head);
+      } catch (const Error& e) {
+        throw TransferError(fmt::format(
+            "bringing the target to revision {} with {} failed; rolled back: {}", ctx.head,
+            options.migrations_dir, e.what()));
+      }
+      bind_migrated_target(ctx);
+    }
+    if (!ctx.create_schema && options.force) {
       std::vector<std::string> names;
       for (const auto& spec : ctx.tables) names.push_back(qident(spec.name));
       target.execute(fmt::format("TRUNCATE {}", fmt::join(names, ", ")));
@@ -807,7 +946,8 @@ std::string Report::to_json() const {
                  {"checksum", x.checksum}});
   json j = {{"source", source},       {"target", target},   {"dry_run", dry_run},
             {"created_schema", created_schema}, {"verify", verify}, {"tables", t},
-            {"notes", notes},         {"rows", rows},       {"bytes", bytes},
+            {"notes", notes},         {"not_carried", not_carried},
+            {"migrated_target", migrated_target},         {"rows", rows},       {"bytes", bytes},
             {"seconds", seconds},     {"peak_rss_bytes", peak_rss_bytes}};
   return j.dump(2, ' ', false, json::error_handler_t::replace);
 }
