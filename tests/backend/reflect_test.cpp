@@ -472,8 +472,11 @@ TEST(SqlitePortableType, FollowsKeelNamesThenAffinityRules) {
   EXPECT_EQ(t("DECIMAL"), "numeric");
   EXPECT_EQ(t("JSON"), "json");
   EXPECT_EQ(t("UUID"), "uuid");
-  EXPECT_EQ(t("YEAR"), "numeric");
-  EXPECT_EQ(t("ENUM"), "numeric");
+  // MySQL types in schemas ported to SQLite hold labels and years, not decimals.
+  EXPECT_EQ(t("YEAR"), "integer");
+  EXPECT_EQ(t("ENUM"), "text");
+  // Any other unknown name has NUMERIC affinity, as SQLite's rules say.
+  EXPECT_EQ(t("MONEY"), "numeric");
 }
 
 }  // namespace
