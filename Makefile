@@ -30,11 +30,14 @@ test: build
 sanitize: deps
 	scripts/sanitize
 
-# Per-operation ratios against the raw C APIs, into bench/results/.
+# keel against the raw C APIs, SOCI, SQLAlchemy, pgloader and Alembic, in one run:
+# JSON, bench/results/summary.md and PNG charts (scripts/run-bench lists the knobs
+# for a quick run). Builds only what it runs: the benchmarks and the keel command.
 bench: deps
 	scripts/deps --bench
-	cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DKEEL_BUILD_BENCH=ON -DKEEL_BUILD_TESTS=OFF
-	cmake --build build-bench -j $(JOBS)
+	cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DKEEL_BUILD_BENCH=ON \
+	  -DKEEL_BUILD_TESTS=OFF -DKEEL_BUILD_EXAMPLES=OFF
+	cmake --build build-bench -j $(JOBS) --target keel_bench keel_cli
 	scripts/run-bench build-bench
 
 # PostgreSQL for development: Docker when an engine answers, else pg-ephemeral.

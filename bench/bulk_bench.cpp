@@ -8,20 +8,19 @@
 #include <benchmark/benchmark.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <array>
 #include <bit>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <stdexcept>
 #include <string>
 
 #include <fmt/format.h>
 
 #include "keel/keel.hpp"
+#include "support.hpp"
 
 namespace {
 
@@ -33,27 +32,14 @@ std::int64_t rows_to_load() {
   return n;
 }
 
+using keel::bench::pg_url;
+
 std::string sqlite_path() {
-  static const std::string path = [] {
-    auto p = std::filesystem::temp_directory_path() /
-             fmt::format("keel-bulk-bench-{}.db", ::getpid());
-    std::filesystem::remove(p);
-    return p.string();
-  }();
+  static const std::string path = keel::bench::fresh_sqlite_path("keel-bulk-bench");
   return path;
 }
 
-std::string pg_url() {
-  const char* url = std::getenv("KEEL_BENCH_PG_URL");
-  if (!url) throw std::runtime_error("KEEL_BENCH_PG_URL is not set (scripts/run-bench sets it)");
-  return url;
-}
-
-keel::Config config_for(keel::Backend b) {
-  keel::Config c = keel::default_config();
-  c.url = keel::parse_url(b == keel::Backend::sqlite ? "sqlite:///" + sqlite_path() : pg_url());
-  return c;
-}
+keel::Config config_for(keel::Backend b) { return keel::bench::config_for(b, sqlite_path()); }
 
 constexpr const char* kCreate =
     "DROP TABLE IF EXISTS bulk_items;"

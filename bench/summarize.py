@@ -1,33 +1,218 @@
-"""Turns Google Benchmark JSON into Markdown tables of medians and ratios to raw."""
+"""bench/results/*.json → bench/results/summary.md (printed too) and PNG charts.
+
+usage: summarize.py RESULTS_DIR [--readme]   (--readme: README.md's tables only)
+
+The summary is a list of sections, each a function from the results directory to
+Markdown lines (or None when its JSON is missing), registered in order with
+@section. Figures are medians over repetitions; the spread is the coefficient of
+variation (stdev / mean) of those repetitions. Ratios are taken within one run,
+because the machines are shared and noisy and only ratios are comparable.
+"""
+import importlib.util
 import json
+import os
+import re
+import statistics
+import subprocess
 import sys
 
-data = json.load(open(sys.argv[1]))
-UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
-med, cv, rows = {}, {}, {}
-for b in data["benchmarks"]:
-    name = b["run_name"].split("/")[0]  # without /iterations:1/real_time
-    if b.get("aggregate_name") == "median":
-        med[name] = b["real_time"] * UNIT_NS[b.get("time_unit", "ns")]
-        if "rows" in b:
-            rows[name] = b["rows"]
-    elif b.get("aggregate_name") == "cv":
-        cv[name] = b["real_time"]
+BACKENDS = [("Sqlite", "SQLite"), ("Postgresql", "PostgreSQL")]
+WORKLOADS = [("PointSelect", "point SELECT by key"),
+             ("InsertAutocommit", "INSERT, autocommit"),
+             ("InsertInTransaction", "INSERT in one transaction"),
+             ("Upsert", "UPSERT"),
+             ("RangeScan", "100-row range scan")]
+CHART_LABEL = {"PointSelect": "point SELECT", "InsertAutocommit": "INSERT autocommit",
+               "InsertInTransaction": "INSERT in a txn", "Upsert": "UPSERT",
+               "RangeScan": "range scan (100)"}
+CONTENDERS = [("Raw", "raw"), ("KeelConnection", "keel Connection"),
+              ("KeelDatabase", "keel Database"), ("Soci", "SOCI"),
+              ("SqlalchemySync", "SQLAlchemy sync"), ("SqlalchemyAsync", "SQLAlchemy async")]
+RAW_NAME = {"Sqlite": "sqlite3", "Postgresql": "libpq"}
+DRIVERS = {"Sqlite": ("pysqlite", "aiosqlite"), "Postgresql": ("psycopg2", "asyncpg")}
+RATIO_TARGET = 1.10
+NAME = re.compile(r"^BM_([A-Za-z]+)_([A-Za-z]+)_(Sqlite|Postgresql)(?:/.*threads:(\d+))?")
 
-def raw_for(name):
-    if name.startswith("BM_PointSelect_"):
-        return "BM_PointSelect_RawSqlite" if name.endswith("Sqlite") else "BM_PointSelect_RawLibpq"
-    return None
+SECTIONS = []
 
-print("| benchmark | median (ns/op) | spread (cv) | ops/s | ratio to raw |")
-print("|---|---:|---:|---:|---:|")
-for name, t in sorted(med.items()):
-    if name.startswith("BM_BulkLoad_"):
-        continue
-    raw = raw_for(name)
-    ratio = f"{t / med[raw]:.2f}" if raw in med else "—"
-    print(f"| {name.removeprefix('BM_')} | {t:,.0f} | {cv.get(name, 0) * 100:.1f}% | "
-          f"{1e9 / t:,.0f} | {ratio} |")
+
+def section(fn):
+    SECTIONS.append(fn)
+    return fn
+
+
+def load(results, name):
+    path = os.path.join(results, name)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def cv(values):
+    return statistics.stdev(values) / statistics.mean(values) if len(values) > 1 else 0.0
+
+
+def si(x):
+    """ops/s in a short form: 1.2M, 411k, 35.2k, 980."""
+    for div, unit in ((1e6, "M"), (1e3, "k")):
+        if x >= div:
+            v = x / div
+            return f"{v:.1f}{unit}" if v < 100 else f"{v:.0f}{unit}"
+    return f"{x:.0f}" if x >= 10 else f"{x:.1f}"
+
+
+class Ops:
+    """The per-rep runs of ops.json by (workload, contender, backend, threads)."""
+
+    def __init__(self, data):
+        self.context = data["context"]
+        self.runs = {}
+        for b in data["benchmarks"]:
+            m = NAME.match(b["name"])
+            if not m:
+                continue
+            workload, contender, backend, threads = m.groups()
+            self.runs.setdefault((workload, contender, backend, int(threads or 1)), []).append(b)
+
+    def get(self, workload, contender, backend, threads=1):
+        """(median ops/s, cv) or None; ops/s is throughput over all threads."""
+        runs = self.runs.get((workload, contender, backend, threads))
+        if not runs:
+            return None
+        rates = [b["items_per_second"] if "items_per_second" in b else 1e9 / b["real_time"]
+                 for b in runs]
+        return statistics.median(rates), cv(rates)
+
+    def paired(self, workload, a, b, backend, threads=1):
+        """The median over repetitions of a's ops/s over b's in the same repetition
+        (keel_bench runs one workload's contenders back to back), or None."""
+        def rates(contender):
+            return {r["repetition_index"]: r["items_per_second"] if "items_per_second" in r
+                    else 1e9 / r["real_time"]
+                    for r in self.runs.get((workload, contender, backend, threads), [])}
+        ra, rb = rates(a), rates(b)
+        both = sorted(set(ra) & set(rb))
+        return statistics.median(ra[i] / rb[i] for i in both) if both else None
+
+    def counter(self, workload, contender, backend, threads, key):
+        runs = self.runs.get((workload, contender, backend, threads), [])
+        values = [b[key] for b in runs if key in b]
+        return statistics.median(values) if values else None
+
+
+def ops_table(ops, backend, compact=False):
+    """One backend's per-operation table; compact drops keel Database and the spreads."""
+    shown = [c for c in CONTENDERS if not (compact and c[0] == "KeelDatabase")]
+    head = ["workload"] + [RAW_NAME[backend] if key == "Raw" else label for key, label in shown]
+    if compact:
+        head += ["keel/raw time", "keel vs SOCI", "keel vs SQLAlchemy sync / async"]
+    else:
+        head += ["keel/raw time (Connection, Database)", "keel vs SOCI",
+                 "keel vs SQLAlchemy sync / async"]
+    lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
+    for workload, label in WORKLOADS:
+        got = {key: ops.get(workload, key, backend) for key, _ in CONTENDERS}
+        if not any(got.values()):
+            continue
+        cells = [label]
+        for key, _ in shown:
+            g = got[key]
+            cells.append("—" if g is None else si(g[0]) if compact
+                         else f"{si(g[0])} ±{g[1] * 100:.0f}%")
+
+        def ratio(key):  # keel's time over raw's: ≤ 1.10 is the target
+            r = ops.paired(workload, "Raw", key, backend)
+            if r is None:
+                return "—"
+            return f"{r:.2f}" + ("" if r <= RATIO_TARGET else " ✗")
+
+        def factor(peer):  # how many times the peer's ops/s keel's is; ≥ 1 keel ahead
+            f = ops.paired(workload, "KeelConnection", peer, backend)
+            if f is None:
+                return "—"
+            return f"{f:.2f}×" + ("" if f >= 1 else " ✗")
+
+        cells.append(ratio("KeelConnection") if compact
+                     else f"{ratio('KeelConnection')}, {ratio('KeelDatabase')}")
+        cells.append(factor("Soci"))
+        cells.append(f"{factor('SqlalchemySync')} / {factor('SqlalchemyAsync')}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def ops_data(results):
+    data = load(results, "ops.json")
+    return Ops(data) if data else None
+
+
+@section
+def per_operation(results):
+    ops = ops_data(results)
+    if ops is None:
+        return None
+    ctx = ops.context
+    out = ["## Per operation (workload 1)", "",
+           f"Operations per second, median of {ctx['repetitions']} repetitions (each at least "
+           f"{ctx['min_time_s']} s per benchmark), ± the spread (coefficient of variation across "
+           "repetitions). Contenders run interleaved: every repetition runs each of them once, "
+           "in a shuffled order. The same tables, data and SQL for all (bench/ops_common.hpp); "
+           "every column of every row is read into a native value. SQLite: a WAL file, "
+           "synchronous=NORMAL; PostgreSQL 15 with its default settings over TCP loopback "
+           "(so every autocommit write waits for its WAL flush).", "",
+           "- **raw**: sqlite3 prepared, reused statements; libpq `PQprepare`/`PQexecPrepared`.",
+           "- **keel Connection**: a held `keel::Connection`; **keel Database**: "
+           "`keel::Database`, a pool lease per operation (INSERT in one transaction: one "
+           "`db.transaction` around the loop).",
+           "- **SOCI** 4.0 (`libsoci-dev`): a held session, statements prepared once "
+           "(`sql.prepare`), the range scan a bulk fetch into vectors.",
+           "- **SQLAlchemy** 1.4 Core: a held connection, AUTOCOMMIT isolation for the "
+           "autocommit workloads; sync over pysqlite / psycopg2, async over aiosqlite / asyncpg. "
+           "It compiles its UPSERT (`insert().on_conflict_do_update()`) on every execution: "
+           "1.4 cannot cache that construct (its log says \"no key\").",
+           "",
+           f"**keel/raw time** is keel's time per operation over the raw API's (target ≤ "
+           f"{RATIO_TARGET:.2f}; ✗ marks a miss). **keel vs X** is keel Connection's ops/s over "
+           "X's (≥ 1: keel is ahead; ✗ marks a miss). Both are medians of the ratios within "
+           "each repetition: keel_bench runs one workload's contenders back to back, so each "
+           "ratio compares runs made under the same load.", ""]
+    for backend, title in BACKENDS:
+        out += [f"### {title}", ""] + ops_table(ops, backend) + [
+            "", f"![{title}: operations per second](ops-{backend.lower()}.png)", ""]
+    return out
+
+
+@section
+def pool(results):
+    ops = ops_data(results)
+    if ops is None or not any(k[0] == "PoolAcquire" for k in ops.runs):
+        return None
+    out = ["## Pool: acquire and release (workload 3)", "",
+           "Acquires per second over all threads (a lease taken and given back, no "
+           "statement), median ± spread. Every pool holds 8 connections with no overflow, "
+           "opened beforehand: keel's `Database` (pre-ping on, its default), "
+           "`soci::connection_pool`, SQLAlchemy's `QueuePool` (`engine.connect()`/`close()`; "
+           "its threads share the GIL). The machine has 2 cores. On PostgreSQL keel's pre-ping "
+           "costs a `poll()` of the socket per checkout (it notices a server that has closed "
+           "the connection); SOCI's pool checks nothing.", "",
+           "| backend | threads | keel | SOCI | SQLAlchemy sync | keel vs SOCI | "
+           "keel vs SQLAlchemy |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for backend, title in BACKENDS:
+        for threads in (1, 2, 8):
+            got = {c: ops.get("PoolAcquire", c, backend, threads)
+                   for c in ("Keel", "Soci", "SqlalchemySync")}
+            if not any(got.values()):
+                continue
+            cells = [title, str(threads)]
+            for c in ("Keel", "Soci", "SqlalchemySync"):
+                g = got[c]
+                cells.append("—" if g is None else f"{si(g[0])} ±{g[1] * 100:.0f}%")
+            for c in ("Soci", "SqlalchemySync"):
+                f = ops.paired("PoolAcquire", "Keel", c, backend, threads)
+                cells.append("—" if f is None else f"{f:.2f}×" + ("" if f >= 1 else " ✗"))
+            out.append("| " + " | ".join(cells) + " |")
+    return out + [""]
+
 
 # Bulk load (workload 2): each iteration is one whole load of `rows` rows, so the
 # figure is rows/s, and keel's is given as a share of the raw API's (the target is
@@ -41,17 +226,138 @@ BULK = [  # (backend, contender, benchmark, the raw floor it is measured against
     ("PostgreSQL", "keel bulk_insert", "BM_BulkLoad_Keel_Postgresql",
      "BM_BulkLoad_RawLibpqCopyBinary"),
 ]
-if any(b[2] in med for b in BULK):
+UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+
+@section
+def bulk(results):
+    data = load(results, "bulk.json")
+    if data is None:
+        return None
+    med, spread, rows = {}, {}, {}
+    for b in data["benchmarks"]:
+        name = b["run_name"].split("/")[0]  # without /iterations:1/real_time
+        if b.get("aggregate_name") == "median":
+            med[name] = b["real_time"] * UNIT_NS[b.get("time_unit", "ns")]
+            if "rows" in b:
+                rows[name] = b["rows"]
+        elif b.get("aggregate_name") == "cv":
+            spread[name] = b["real_time"]
+    if not any(b[2] in med for b in BULK):
+        return None
     n = next(rows[b[2]] for b in BULK if b[2] in rows)
-    print()
-    print(f"### Bulk load: {n:,.0f} narrow rows in one transaction")
-    print()
-    print("| backend | contender | median (ms) | spread (cv) | rows/s | share of raw rows/s |")
-    print("|---|---|---:|---:|---:|---:|")
+    out = [f"## Bulk load: {n:,.0f} narrow rows in one transaction (workload 2)", "",
+           "Target: keel ≥ 0.90 of the raw API's rows/s (PostgreSQL: binary COPY).", "",
+           "| backend | contender | median (ms) | spread (cv) | rows/s | share of raw rows/s |",
+           "|---|---|---:|---:|---:|---:|"]
     for backend, label, name, raw in BULK:
         if name not in med:
             continue
         t = med[name]
         share = f"{med[raw] / t:.2f}" if raw in med else "—"
-        print(f"| {backend} | {label} | {t / 1e6:,.0f} | {cv.get(name, 0) * 100:.1f}% | "
-              f"{rows.get(name, n) / (t / 1e9):,.0f} | {share} |")
+        out.append(f"| {backend} | {label} | {t / 1e6:,.0f} | {spread.get(name, 0) * 100:.1f}% | "
+                   f"{rows.get(name, n) / (t / 1e9):,.0f} | {share} |")
+    return out + [""]
+
+
+# Workloads 4 and 5 (whole processes) write their own JSON beside this one; each
+# renders its section (bench/transfer/report.py, bench/migrations/report.py).
+def whole_process_part(part):
+    def render(results):
+        data = load(results, part + ".json")
+        if data is None:
+            return None
+        spec = importlib.util.spec_from_file_location(
+            f"{part}_report", os.path.join(os.path.dirname(os.path.abspath(__file__)), part,
+                                           "report.py"))
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return [mod.markdown(data), ""]
+    return render
+
+
+section(whole_process_part("transfer"))
+section(whole_process_part("migrations"))
+
+
+# ---- charts ----------------------------------------------------------------------
+
+def chart(ops, groups, title, raw_label, path):
+    """A grouped bar chart of ops/s, log scale: one group per (x label, backend,
+    workload), one bar per contender."""
+    rows = []
+    for xlabel, backend, workload in groups:
+        values = [ops.get(workload, key, backend) for key, _ in CONTENDERS]
+        if any(values):
+            rows.append(f'"{xlabel}" ' + " ".join("NaN" if v is None else f"{v[0]:.1f}"
+                                                   for v in values))
+    if not rows:
+        return
+    labels = [raw_label if key == "Raw" else label for key, label in CONTENDERS]
+    header = '"workload" ' + " ".join(f'"{x}"' for x in labels)
+    width = max(900, 150 * len(rows) + 300)
+    script = "\n".join([
+        f"set terminal pngcairo size {width},520 font 'sans,10'",
+        f"set output '{path}'",
+        f"set title '{title}: operations per second (median, log scale; higher is better)'",
+        "set style data histogram", "set style histogram cluster gap 1",
+        "set style fill solid 0.85 border -1", "set boxwidth 0.9",
+        "set logscale y", "set yrange [10:*]", "set format y '%.0s%c'",
+        "set grid ytics", "set key outside right top vertical",
+        "set xtics nomirror scale 0", "set ytics nomirror", "set bmargin 4",
+        "$data << EOD", header, *rows, "EOD",
+        f"plot for [i=2:{len(labels) + 1}] $data using i:xtic(1) title columnheader(i)",
+    ])
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+
+
+def charts(results):
+    """ops-sqlite.png and ops-postgresql.png (the summary), ops.png (both; README.md)."""
+    ops = ops_data(results)
+    if ops is None:
+        return
+    for backend, title in BACKENDS:
+        chart(ops, [(CHART_LABEL[w], backend, w) for w, _ in WORKLOADS], title,
+              RAW_NAME[backend], os.path.join(results, f"ops-{backend.lower()}.png"))
+    both = [(f"{title}\\n{CHART_LABEL[w]}", backend, w)
+            for backend, title in BACKENDS for w, _ in WORKLOADS]
+    chart(ops, both, "SQLite and PostgreSQL", "raw sqlite3 / libpq",
+          os.path.join(results, "ops.png"))
+
+
+# ---- README excerpt ----------------------------------------------------------------
+
+def readme_table(results):
+    """The compact per-operation tables README.md's Performance section shows."""
+    ops = ops_data(results)
+    out = []
+    for backend, title in BACKENDS:
+        out += [f"**{title}** (ops/s)", ""] + ops_table(ops, backend, compact=True) + [""]
+    return "\n".join(out)
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit("usage: summarize.py RESULTS_DIR [--readme]")
+    results = sys.argv[1]
+    if os.path.isfile(results):  # the old form: the path of ops.json
+        results = os.path.dirname(os.path.abspath(results))
+    if len(sys.argv) > 2 and sys.argv[2] == "--readme":
+        print(readme_table(results))
+        return
+    parts = ["# keel benchmarks", "",
+             "Written by `make bench` (scripts/run-bench → bench/summarize.py) from "
+             "bench/results/*.json, on the machine named in each JSON's context.", ""]
+    for fn in SECTIONS:
+        lines = fn(results)
+        if lines:
+            parts += lines
+    text = "\n".join(parts).rstrip() + "\n"
+    with open(os.path.join(results, "summary.md"), "w") as f:
+        f.write(text)
+    charts(results)
+    sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()

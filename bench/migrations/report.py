@@ -1,0 +1,31 @@
+"""The "Migrations" section of bench/results/summary.md, from migrations.json (run.py)."""
+
+WORK = {"upgrade": "upgrade head, fresh database",
+        "autogenerate": "revision --autogenerate, database at head, nothing to change"}
+
+
+def markdown(data):
+    out = ["## Migrations: keel vs Alembic, whole processes (workload 5)", "",
+           f"`keel upgrade head` of `{data['history']}` ({data['revisions']} revisions) vs "
+           "`alembic upgrade head` of `bench/migrations/alembic` (the same revisions with "
+           "`op.*`, `batch_alter_table` on SQLite); `keel revision --autogenerate` vs `alembic "
+           "revision --autogenerate` against the equivalent SQLAlchemy model. "
+           f"{data['repetitions']} repetitions, alternating order; {data['alembic']}. "
+           "Each tool runs with its defaults: on SQLite keel uses WAL with synchronous=NORMAL, "
+           "Alembic (pysqlite) a rollback journal with synchronous=FULL and an fsync per "
+           "commit. Target: keel upgrade ≥ 20× faster than Alembic's.", "",
+           "| backend | work | keel median (s) | keel min–max | Alembic median (s) | "
+           "Alembic min–max | Alembic / keel |",
+           "|---|---|---:|---:|---:|---:|---:|"]
+    verdicts = []
+    for backend, works in data["backends"].items():
+        for work, r in works.items():
+            k, a = r["keel"], r["alembic"]
+            x = a["median_s"] / k["median_s"]
+            out.append(f"| {backend} | {WORK[work]} | {k['median_s']:.3f} | {k['min_s']:.3f}–"
+                       f"{k['max_s']:.3f} | {a['median_s']:.3f} | {a['min_s']:.3f}–"
+                       f"{a['max_s']:.3f} | {x:.1f}× |")
+            if work == "upgrade":
+                verdicts.append(f"{backend} {x:.1f}× ({'met' if x >= 20 else 'missed'})")
+    out += ["", "Upgrade target (≥ 20×): " + "; ".join(verdicts) + ".", ""]
+    return "\n".join(out)

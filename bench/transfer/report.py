@@ -1,0 +1,59 @@
+"""The "Transfer" section of bench/results/summary.md, from transfer.json (run.py)."""
+
+MIB = 2**20
+
+
+def markdown(data):
+    out = ["## Transfer: SQLite → PostgreSQL, whole processes (workload 4)", "",
+           "The sessions example's schema at head plus a blob table, generated rows (text ids, "
+           "ISO timestamps, JSON, 0/1 booleans, decimals as text, blobs), loaded into a fresh "
+           "database whose schema `keel upgrade head` created beforehand, untimed.",
+           "",
+           "- pgloader: `data only, drop indexes, reset sequences`, with a 4 GiB heap: with "
+           "its default 1 GiB it crashes at 1M rows in some runs (\"Heap exhausted, game "
+           "over\"). Its sequence reset does not see identity columns (they still start at 1 "
+           "afterwards), so it does a little less than the others.",
+           "- `\\copy`: CSV exported beforehand (untimed); foreign keys and secondary indexes "
+           "dropped beforehand and rebuilt in the timed `psql -1` script; identities reset.",
+           "- MB/s is the SQLite file's size over the wall time. Peak RSS is the client "
+           "process's (`psql`'s is small: the server parses the CSV). CPU is the client "
+           "process's and the local server's (its exited backends) during the run, medians.",
+           "- Targets: keel ≥ 3× pgloader's rows/s, faster than `\\copy`, peak RSS < 100 MiB.",
+           ""]
+    for s in data["sizes"]:
+        c = s["contenders"]
+        out += [f"### {s['rows']:,} rows, {s['source_bytes'] / 1e6:,.0f} MB SQLite file, "
+                f"{s['repetitions']} repetition{'s' if s['repetitions'] != 1 else ''}", "",
+                "| contender | median (s) | min–max (s) | rows/s | MB/s | peak RSS (MiB) | "
+                "CPU client / server (s) | vs pgloader | vs \\copy |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for who, r in c.items():
+            if "median_s" not in r:
+                out.append(f"| {r['label']} | failed ({r['failed_runs']} of {len(r['runs'])} "
+                           "runs) | | | | | | | |")
+                continue
+
+            def ratio(other):
+                o = c.get(other, {})
+                return f"{r['rows_per_s'] / o['rows_per_s']:.2f}×" if "rows_per_s" in o else "—"
+            failed = f" ({r['failed_runs']} runs failed)" if r["failed_runs"] else ""
+            out.append(f"| {r['label']}{failed} | {r['median_s']:.2f} | {r['min_s']:.2f}–"
+                       f"{r['max_s']:.2f} | {r['rows_per_s']:,.0f} | {r['mb_per_s']:.1f} | "
+                       f"{r['peak_rss_bytes'] / MIB:.0f} | {r['client_cpu_s']:.1f} / "
+                       f"{r['server_cpu_s']:.1f} | {ratio('pgloader')} | {ratio('copy')} |")
+        out.append("")
+        k, p, cp = c.get("keel_checksums", {}), c.get("pgloader", {}), c.get("copy", {})
+        if "rows_per_s" in k:
+            verdicts = []
+            if "rows_per_s" in p:
+                x = k["rows_per_s"] / p["rows_per_s"]
+                verdicts.append(f"keel vs pgloader {x:.2f}× ({'met' if x >= 3 else 'missed'}: ≥ 3×)")
+            if "rows_per_s" in cp:
+                x = k["rows_per_s"] / cp["rows_per_s"]
+                verdicts.append(f"keel vs \\copy {x:.2f}× ({'met' if x > 1 else 'missed'}: > 1×)")
+            rss = k["peak_rss_bytes"] / MIB
+            verdicts.append(f"keel peak RSS {rss:.0f} MiB ({'met' if rss < 100 else 'missed'}: "
+                            "< 100 MiB)")
+            out += ["Targets (keel, verify=checksums): " + "; ".join(verdicts) + ".", ""]
+    out += ["![transfer rows/s](transfer.png)", ""]
+    return "\n".join(out)
