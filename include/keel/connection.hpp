@@ -60,6 +60,9 @@ class Rows {
   // `keepalive` is released with the cursor (e.g. a pooled connection's lease).
   explicit Rows(std::unique_ptr<detail::Cursor> cursor, std::shared_ptr<void> keepalive = {})
       : cursor_(std::move(cursor)), keepalive_(std::move(keepalive)) {}
+  // The rest of `rows`, also keeping `keepalive` until they are closed (after the
+  // cursor, so a pooled connection is returned only once its result is done).
+  Rows(Rows&& rows, std::shared_ptr<void> keepalive);
   Rows(Rows&&) noexcept = default;
   Rows& operator=(Rows&&) noexcept;
   ~Rows();

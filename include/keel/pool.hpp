@@ -53,9 +53,11 @@ class Pool {
    private:
     friend class Pool;
     struct State;
-    Lease(std::shared_ptr<State> pool, std::unique_ptr<Connection> conn) noexcept;
+    Lease(std::shared_ptr<State> pool, std::unique_ptr<Connection> conn,
+          std::uint64_t generation) noexcept;
     std::shared_ptr<State> pool_;
     std::unique_ptr<Connection> conn_;
+    std::uint64_t generation_ = 0;  // the pool's clear() count when leased
   };
 
   // Opens nothing yet: connections are made by `factory` on demand.

@@ -113,59 +113,84 @@ template <class T>
 struct is_optional<std::optional<T>> : std::true_type {
   using inner = T;
 };
-// Exact conversions; each throws TypeError mentioning `what`.
-std::int64_t to_int64(const Value& v, std::string_view what);
-double to_double(const Value& v, std::string_view what);
-bool to_bool(const Value& v, std::string_view what);
-std::string to_text(const Value& v, std::string_view what);
-Blob to_blob(const Value& v, std::string_view what);
-Date to_date(const Value& v, std::string_view what);
-Timestamp to_timestamp(const Value& v, std::string_view what);
-Json to_json(const Value& v, std::string_view what);
-Decimal to_decimal(const Value& v, std::string_view what);
-[[noreturn]] void throw_null(std::string_view what);
-[[noreturn]] void throw_range(std::string_view what, std::int64_t v, std::int64_t min,
-                              std::uint64_t max);
-}  // namespace detail
 
+// What a TypeError names: a given text, or column `index` of a row with `names`.
+// A column's label is formatted only when an error is thrown, so typed row access
+// costs nothing extra when the conversion succeeds.
+class Label {
+ public:
+  Label(std::string_view text) noexcept : text_(text) {}
+  Label(const std::vector<std::string>* names, std::size_t index) noexcept
+      : names_(names), index_(index), column_(true) {}
+  // "column 'name' (#i)", "column #i", or the given text.
+  std::string str() const;
+
+ private:
+  std::string_view text_;
+  const std::vector<std::string>* names_ = nullptr;
+  std::size_t index_ = 0;
+  bool column_ = false;
+};
+
+// Exact conversions; each throws TypeError mentioning `what`.
+std::int64_t to_int64(const Value& v, const Label& what);
+double to_double(const Value& v, const Label& what);
+bool to_bool(const Value& v, const Label& what);
+std::string to_text(const Value& v, const Label& what);
+Blob to_blob(const Value& v, const Label& what);
+Date to_date(const Value& v, const Label& what);
+Timestamp to_timestamp(const Value& v, const Label& what);
+Json to_json(const Value& v, const Label& what);
+Decimal to_decimal(const Value& v, const Label& what);
+[[noreturn]] void throw_null(const Label& what);
+[[noreturn]] void throw_range(const Label& what, std::int64_t v, std::int64_t min,
+                              std::uint64_t max);
+
+// Value::as and Row::get.
 template <class T>
-T Value::as(std::string_view what) const {
-  if constexpr (detail::is_optional<T>::value) {
-    if (is_null()) return std::nullopt;
-    return as<typename detail::is_optional<T>::inner>(what);
+T convert(const Value& v, const Label& what) {
+  if constexpr (is_optional<T>::value) {
+    if (v.is_null()) return std::nullopt;
+    return convert<typename is_optional<T>::inner>(v, what);
   } else {
-    if (is_null()) detail::throw_null(what);
+    if (v.is_null()) throw_null(what);
     if constexpr (std::is_same_v<T, Value>) {
-      return *this;
+      return v;
     } else if constexpr (std::is_same_v<T, bool>) {
-      return detail::to_bool(*this, what);
+      return to_bool(v, what);
     } else if constexpr (std::is_integral_v<T>) {
-      std::int64_t i = detail::to_int64(*this, what);
+      std::int64_t i = to_int64(v, what);
       if constexpr (!std::is_same_v<T, std::int64_t>) {
         if (i < static_cast<std::int64_t>(std::numeric_limits<T>::min()) ||
             (i > 0 && static_cast<std::uint64_t>(i) > std::numeric_limits<T>::max()))
-          detail::throw_range(what, i, static_cast<std::int64_t>(std::numeric_limits<T>::min()),
-                              static_cast<std::uint64_t>(std::numeric_limits<T>::max()));
+          throw_range(what, i, static_cast<std::int64_t>(std::numeric_limits<T>::min()),
+                      static_cast<std::uint64_t>(std::numeric_limits<T>::max()));
       }
       return static_cast<T>(i);
     } else if constexpr (std::is_floating_point_v<T>) {
-      return static_cast<T>(detail::to_double(*this, what));
+      return static_cast<T>(to_double(v, what));
     } else if constexpr (std::is_same_v<T, std::string>) {
-      return detail::to_text(*this, what);
+      return to_text(v, what);
     } else if constexpr (std::is_same_v<T, Blob>) {
-      return detail::to_blob(*this, what);
+      return to_blob(v, what);
     } else if constexpr (std::is_same_v<T, Date>) {
-      return detail::to_date(*this, what);
+      return to_date(v, what);
     } else if constexpr (std::is_same_v<T, Timestamp>) {
-      return detail::to_timestamp(*this, what);
+      return to_timestamp(v, what);
     } else if constexpr (std::is_same_v<T, Json>) {
-      return detail::to_json(*this, what);
+      return to_json(v, what);
     } else if constexpr (std::is_same_v<T, Decimal>) {
-      return detail::to_decimal(*this, what);
+      return to_decimal(v, what);
     } else {
       static_assert(sizeof(T) == 0, "keel::Value::as: unsupported type");
     }
   }
+}
+}  // namespace detail
+
+template <class T>
+T Value::as(std::string_view what) const {
+  return detail::convert<T>(*this, detail::Label(what));
 }
 
 // One result row. Column names are shared by all rows of a result; values are
@@ -188,12 +213,12 @@ class Row {
   // Typed access; NULL throws TypeError unless T is std::optional<U>.
   template <class T>
   T get(std::size_t i) const {
-    return (*this)[i].template as<T>(column_label(i));
+    return detail::convert<T>((*this)[i], detail::Label(names_.get(), i));
   }
   template <class T>
   T get(std::string_view name) const {
     std::size_t i = index(name);
-    return values_[i].template as<T>(column_label(i));
+    return detail::convert<T>(values_[i], detail::Label(names_.get(), i));
   }
 
   const std::vector<Value>& values() const noexcept { return values_; }
@@ -201,7 +226,6 @@ class Row {
   const std::shared_ptr<const std::vector<std::string>>& names() const noexcept { return names_; }
 
  private:
-  std::string column_label(std::size_t i) const;
   std::shared_ptr<const std::vector<std::string>> names_;
   std::vector<Value> values_;
 };

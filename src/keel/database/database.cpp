@@ -61,33 +61,6 @@ void roll_back_quietly(Pool::Lease& lease) noexcept {
   }
 }
 
-// Rows of a pooled connection: the lease is released only after the backend's
-// result is closed, whatever order Rows tears down its members in.
-class LeasedCursor final : public detail::Cursor {
- public:
-  LeasedCursor(std::shared_ptr<Pool::Lease> lease, Rows rows)
-      : lease_(std::move(lease)), rows_(std::move(rows)) {}
-
-  bool next(Row& row) override {
-    if (done_) return false;
-    if (!rows_.next()) {
-      // Exhausted: close the result now; the connection goes back to the pool as
-      // soon as the caller's Rows lets go of its keepalive too.
-      done_ = true;
-      rows_ = Rows();
-      lease_.reset();
-      return false;
-    }
-    row = rows_.row();
-    return true;
-  }
-
- private:
-  std::shared_ptr<Pool::Lease> lease_;  // declared first: destroyed after rows_
-  Rows rows_;
-  bool done_ = false;
-};
-
 }  // namespace
 
 struct Database::Impl {
@@ -145,7 +118,9 @@ std::int64_t Database::execute(std::string_view sql, const Params& params) {
 Rows Database::query(std::string_view sql, const Params& params) {
   auto lease = std::make_shared<Pool::Lease>(impl_->pool.acquire());
   Rows rows = (*lease)->query(sql, params);
-  return Rows(std::make_unique<LeasedCursor>(lease, std::move(rows)), lease);
+  // The rows stream straight from the driver's cursor; Rows closes that cursor
+  // before it lets go of the lease.
+  return Rows(std::move(rows), std::move(lease));
 }
 
 std::optional<Row> Database::query_one(std::string_view sql, const Params& params) {

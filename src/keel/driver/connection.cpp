@@ -7,6 +7,19 @@
 
 namespace keel {
 
+Rows::Rows(Rows&& rows, std::shared_ptr<void> keepalive)
+    : cursor_(std::move(rows.cursor_)), row_(std::move(rows.row_)) {
+  if (!cursor_) return;  // already closed: nothing to keep alive for
+  if (rows.keepalive_) {
+    // The pair releases its second member first: the inner keepalive, then ours.
+    keepalive_ = std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<void>>>(
+        std::move(keepalive), std::move(rows.keepalive_));
+  } else {
+    keepalive_ = std::move(keepalive);
+  }
+  rows.close();
+}
+
 Rows& Rows::operator=(Rows&& other) noexcept {
   if (this != &other) {
     close();

@@ -230,6 +230,13 @@ Placeholders rewrite_placeholders(std::string_view sql) { return Lexer(sql).run(
 std::vector<const Value*> arrange_params(const Placeholders& placeholders, const Params& params,
                                          std::string_view sql) {
   std::vector<const Value*> out;
+  arrange_params(placeholders, params, sql, out);
+  return out;
+}
+
+void arrange_params(const Placeholders& placeholders, const Params& params, std::string_view sql,
+                    std::vector<const Value*>& out) {
+  out.clear();
   if (!params.positional.empty() && !params.named.empty())
     throw UsageError(fmt::format("both positional and named parameters given for: {}",
                                  sql_excerpt(sql)));
@@ -251,7 +258,7 @@ std::vector<const Value*> arrange_params(const Placeholders& placeholders, const
           placeholders.names.end())
         throw UsageError(fmt::format("parameter :{} is not used by: {}", name, sql_excerpt(sql)));
     }
-    return out;
+    return;
   }
   if (!params.named.empty())
     throw UsageError(fmt::format("named parameters given but the SQL has {} placeholders: {}",
@@ -261,7 +268,6 @@ std::vector<const Value*> arrange_params(const Placeholders& placeholders, const
                                  placeholders.count, params.positional.size(), sql_excerpt(sql)));
   out.reserve(params.positional.size());
   for (const auto& v : params.positional) out.push_back(&v);
-  return out;
 }
 
 std::string sql_excerpt(std::string_view sql, std::size_t max) {

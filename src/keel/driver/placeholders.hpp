@@ -44,6 +44,9 @@ Placeholders rewrite_placeholders(std::string_view sql);
 // when their number, style or names do not match the placeholders.
 std::vector<const Value*> arrange_params(const Placeholders& placeholders, const Params& params,
                                          std::string_view sql);
+// Same, into `out` (cleared first), reusing its storage.
+void arrange_params(const Placeholders& placeholders, const Params& params, std::string_view sql,
+                    std::vector<const Value*>& out);
 
 // The start of `sql` on one line, shortened to about `max` bytes, for messages.
 std::string sql_excerpt(std::string_view sql, std::size_t max = 80);

@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
-#include <unordered_set>
 #include <vector>
 
 #include <fmt/format.h>
@@ -48,8 +47,9 @@ struct Pool::Lease::State {
   mutable std::mutex mu;
   std::condition_variable cv;
   std::vector<Idle> idle;                   // back() is the most recently returned
-  std::unordered_set<const Connection*> leased;
-  std::unordered_set<const Connection*> doomed;  // leased during clear(): close on return
+  int leased = 0;
+  // Bumped by clear(): a connection leased in an older generation is closed on return.
+  std::uint64_t generation = 0;
   int opening = 0;  // slots reserved by threads running the factory or a check
   int waiting = 0;
   bool closed = false;  // the Pool is gone: returned connections are closed
@@ -57,7 +57,7 @@ struct Pool::Lease::State {
                 rollbacks = 0;
 
   int capacity() const { return options.size + std::max(0, options.max_overflow); }
-  int occupied() const { return static_cast<int>(idle.size() + leased.size()) + opening; }
+  int occupied() const { return static_cast<int>(idle.size()) + leased + opening; }
 
   // Runs the factory for a reserved slot; on failure frees the slot and wakes a
   // waiter, who may try (and report) for itself.
@@ -78,59 +78,66 @@ struct Pool::Lease::State {
     return conn;
   }
 
-  // Moves a reserved slot with its connection into the leased set.
-  void hand_out(const Connection* conn) {
+  // Moves a reserved slot into the leased ones; returns the lease's generation.
+  std::uint64_t hand_out() {
     std::lock_guard lock(mu);
     --opening;
-    leased.insert(conn);
+    ++leased;
     ++acquired;
+    return generation;
   }
 
   enum class Verdict { ok, too_old, dead };
 
-  // Whether an idle connection may be handed out as it is.
-  Verdict verdict(Connection& conn, Clock::time_point idle_since) const {
+  // Whether an idle connection may be handed out as it is, `now`.
+  Verdict verdict(Connection& conn, Clock::time_point idle_since, Clock::time_point now) const {
     if (options.recycle_s > 0 &&
-        Clock::now() - conn.opened_at() >= std::chrono::duration<double>(options.recycle_s))
+        now - conn.opened_at() >= std::chrono::duration<double>(options.recycle_s))
       return Verdict::too_old;
     if (conn.broken()) return Verdict::dead;
     if (options.pre_ping) {
       if (!conn.alive()) return Verdict::dead;
-      if (Clock::now() - idle_since >= kPingAfterIdle && !conn.ping()) return Verdict::dead;
+      if (now - idle_since >= kPingAfterIdle && !conn.ping()) return Verdict::dead;
     }
     return Verdict::ok;
   }
 
-  std::unique_ptr<Connection> acquire(std::chrono::milliseconds timeout) {
+  // A connection and the generation it is leased in.
+  std::unique_ptr<Connection> acquire(std::chrono::milliseconds timeout, std::uint64_t& gen) {
     const auto start = Clock::now();
     const auto deadline = start + std::clamp(timeout, std::chrono::milliseconds(0), kLongestWait);
+    auto now = start;  // one clock read per checkout unless it waits
     std::unique_lock lock(mu);
     for (;;) {
       if (closed) throw UsageError("pool: acquire() on a pool that is being destroyed");
       if (!idle.empty()) {
+        // Leased at once, optimistically, so that a healthy connection (the usual
+        // case) costs one trip through the mutex; a failed check undoes it below.
         Idle entry = std::move(idle.back());
         idle.pop_back();
-        ++opening;
+        ++leased;
+        ++acquired;
+        gen = generation;
         lock.unlock();
-        Verdict v = verdict(*entry.conn, entry.since);
-        if (v == Verdict::ok) {
-          hand_out(entry.conn.get());
-          return std::move(entry.conn);
-        }
+        Verdict v = verdict(*entry.conn, entry.since, now);
+        if (v == Verdict::ok) return std::move(entry.conn);
         entry.conn.reset();  // closes; outside the mutex, it may talk to the server
         {
           std::lock_guard relock(mu);
+          --leased;
+          --acquired;
+          ++opening;
           (v == Verdict::too_old ? recycled : discarded) += 1;
         }
         auto conn = open_reserved();
-        hand_out(conn.get());
+        gen = hand_out();
         return conn;
       }
       if (occupied() < capacity()) {
         ++opening;
         lock.unlock();
         auto conn = open_reserved();
-        hand_out(conn.get());
+        gen = hand_out();
         return conn;
       }
       ++waiting;
@@ -138,18 +145,19 @@ struct Pool::Lease::State {
         return closed || !idle.empty() || occupied() < capacity();  // closed: thrown above
       });
       --waiting;
+      now = Clock::now();
       if (!woke) {
         ++timeouts;
-        double waited = std::chrono::duration<double>(Clock::now() - start).count();
+        double waited = std::chrono::duration<double>(now - start).count();
         throw TimeoutError(
             ErrorKind::timeout,
             fmt::format("pool exhausted: {} in use, size {} + overflow {}, waited {:.3g} s",
-                        leased.size(), options.size, std::max(0, options.max_overflow), waited));
+                        leased, options.size, std::max(0, options.max_overflow), waited));
       }
     }
   }
 
-  void release(std::unique_ptr<Connection> conn, bool discard) noexcept {
+  void release(std::unique_ptr<Connection> conn, std::uint64_t gen, bool discard) noexcept {
     if (!conn) return;
     bool rolled_back = false;
     if (!discard) {
@@ -167,8 +175,8 @@ struct Pool::Lease::State {
     std::unique_ptr<Connection> to_close;
     {
       std::lock_guard lock(mu);
-      leased.erase(conn.get());
-      bool is_doomed = doomed.erase(conn.get()) > 0;
+      --leased;
+      bool is_doomed = gen != generation;
       if (rolled_back) ++rollbacks;
       if (discard) {
         ++discarded;
@@ -193,7 +201,7 @@ struct Pool::Lease::State {
     s.size = options.size;
     s.max_overflow = std::max(0, options.max_overflow);
     s.idle = static_cast<int>(idle.size());
-    s.in_use = static_cast<int>(leased.size());
+    s.in_use = leased;
     s.open = s.idle + s.in_use;
     s.waiting = waiting;
     s.acquired = acquired;
@@ -210,7 +218,7 @@ struct Pool::Lease::State {
     {
       std::lock_guard lock(mu);
       to_close.swap(idle);
-      doomed = leased;
+      ++generation;
       if (close_pool) closed = true;
       cv.notify_all();
     }
@@ -218,27 +226,31 @@ struct Pool::Lease::State {
   }
 };
 
-Pool::Lease::Lease(std::shared_ptr<State> pool, std::unique_ptr<Connection> conn) noexcept
-    : pool_(std::move(pool)), conn_(std::move(conn)) {}
+Pool::Lease::Lease(std::shared_ptr<State> pool, std::unique_ptr<Connection> conn,
+                   std::uint64_t generation) noexcept
+    : pool_(std::move(pool)), conn_(std::move(conn)), generation_(generation) {}
 
 Pool::Lease::Lease(Lease&& other) noexcept
-    : pool_(std::move(other.pool_)), conn_(std::move(other.conn_)) {}
+    : pool_(std::move(other.pool_)),
+      conn_(std::move(other.conn_)),
+      generation_(other.generation_) {}
 
 Pool::Lease& Pool::Lease::operator=(Lease&& other) noexcept {
   if (this != &other) {
-    if (conn_ && pool_) pool_->release(std::move(conn_), false);
+    if (conn_ && pool_) pool_->release(std::move(conn_), generation_, false);
     pool_ = std::move(other.pool_);
     conn_ = std::move(other.conn_);
+    generation_ = other.generation_;
   }
   return *this;
 }
 
 Pool::Lease::~Lease() {
-  if (conn_ && pool_) pool_->release(std::move(conn_), false);
+  if (conn_ && pool_) pool_->release(std::move(conn_), generation_, false);
 }
 
 void Pool::Lease::discard() noexcept {
-  if (conn_ && pool_) pool_->release(std::move(conn_), true);
+  if (conn_ && pool_) pool_->release(std::move(conn_), generation_, true);
   conn_.reset();
 }
 
@@ -266,8 +278,9 @@ Pool::Lease Pool::acquire() {
 Pool::Lease Pool::acquire(std::chrono::milliseconds timeout) {
   // A copy: a thread still waiting here must not lose the state under it.
   std::shared_ptr<Lease::State> state = state_;
-  auto conn = state->acquire(timeout);
-  return Lease(std::move(state), std::move(conn));
+  std::uint64_t generation = 0;
+  auto conn = state->acquire(timeout, generation);
+  return Lease(std::move(state), std::move(conn), generation);
 }
 
 PoolStats Pool::stats() const { return state_->stats(); }

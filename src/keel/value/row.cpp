@@ -59,9 +59,15 @@ const Value& Row::operator[](std::size_t i) const {
   return values_[i];
 }
 
-std::string Row::column_label(std::size_t i) const {
-  if (names_ && i < names_->size()) return fmt::format("column '{}' (#{})", (*names_)[i], i);
-  return fmt::format("column #{}", i);
+namespace detail {
+
+std::string Label::str() const {
+  if (!column_) return std::string(text_);
+  if (names_ && index_ < names_->size())
+    return fmt::format("column '{}' (#{})", (*names_)[index_], index_);
+  return fmt::format("column #{}", index_);
 }
+
+}  // namespace detail
 
 }  // namespace keel

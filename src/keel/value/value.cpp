@@ -80,9 +80,10 @@ std::string describe(const Value& v) {
       v.storage());
 }
 
-[[noreturn]] void mismatch(const Value& v, std::string_view what, std::string_view expected,
+[[noreturn]] void mismatch(const Value& v, const detail::Label& what, std::string_view expected,
                            std::string_view why = {}) {
-  throw TypeError(fmt::format("{}: expected {}, got {}{}", what, expected, describe(v), why));
+  throw TypeError(
+      fmt::format("{}: expected {}, got {}{}", what.str(), expected, describe(v), why));
 }
 
 // The whole text as an int64: optional '-', digits, nothing else.
@@ -175,17 +176,17 @@ std::string Value::to_display() const {
 
 namespace detail {
 
-void throw_null(std::string_view what) {
+void throw_null(const Label& what) {
   throw TypeError(fmt::format("{}: is NULL; read it as std::optional<T> where NULL is allowed",
-                              what));
+                              what.str()));
 }
 
-void throw_range(std::string_view what, std::int64_t v, std::int64_t min, std::uint64_t max) {
+void throw_range(const Label& what, std::int64_t v, std::int64_t min, std::uint64_t max) {
   throw TypeError(fmt::format("{}: integer {} is out of range for the requested type ({}..{})",
-                              what, v, min, max));
+                              what.str(), v, min, max));
 }
 
-std::int64_t to_int64(const Value& v, std::string_view what) {
+std::int64_t to_int64(const Value& v, const Label& what) {
   switch (v.type()) {
     case ValueType::integer: return std::get<std::int64_t>(v.storage());
     case ValueType::boolean: return std::get<bool>(v.storage()) ? 1 : 0;
@@ -208,7 +209,7 @@ std::int64_t to_int64(const Value& v, std::string_view what) {
   mismatch(v, what, "integer");
 }
 
-double to_double(const Value& v, std::string_view what) {
+double to_double(const Value& v, const Label& what) {
   switch (v.type()) {
     case ValueType::real: return std::get<double>(v.storage());
     // Integers beyond 2^53 round to the nearest double, as in every SQL engine.
@@ -224,7 +225,7 @@ double to_double(const Value& v, std::string_view what) {
   mismatch(v, what, "real");
 }
 
-bool to_bool(const Value& v, std::string_view what) {
+bool to_bool(const Value& v, const Label& what) {
   switch (v.type()) {
     case ValueType::boolean: return std::get<bool>(v.storage());
     case ValueType::integer: {
@@ -244,7 +245,7 @@ bool to_bool(const Value& v, std::string_view what) {
   mismatch(v, what, "boolean");
 }
 
-std::string to_text(const Value& v, std::string_view what) {
+std::string to_text(const Value& v, const Label& what) {
   switch (v.type()) {
     case ValueType::text: return std::get<std::string>(v.storage());
     case ValueType::json: return std::get<Json>(v.storage()).text;
@@ -258,12 +259,12 @@ std::string to_text(const Value& v, std::string_view what) {
   mismatch(v, what, "text");
 }
 
-Blob to_blob(const Value& v, std::string_view what) {
+Blob to_blob(const Value& v, const Label& what) {
   if (v.type() == ValueType::blob) return std::get<Blob>(v.storage());
   mismatch(v, what, "blob");
 }
 
-Date to_date(const Value& v, std::string_view what) {
+Date to_date(const Value& v, const Label& what) {
   if (v.type() == ValueType::date) return std::get<Date>(v.storage());
   if (v.type() == ValueType::text) {
     if (auto d = parse_date(std::get<std::string>(v.storage()))) return *d;
@@ -273,7 +274,7 @@ Date to_date(const Value& v, std::string_view what) {
   mismatch(v, what, "date");
 }
 
-Timestamp to_timestamp(const Value& v, std::string_view what) {
+Timestamp to_timestamp(const Value& v, const Label& what) {
   switch (v.type()) {
     case ValueType::timestamp: return std::get<Timestamp>(v.storage());
     case ValueType::date: return std::chrono::sys_days{std::get<Date>(v.storage())};
@@ -294,7 +295,7 @@ Timestamp to_timestamp(const Value& v, std::string_view what) {
   mismatch(v, what, "timestamp");
 }
 
-Json to_json(const Value& v, std::string_view what) {
+Json to_json(const Value& v, const Label& what) {
   if (v.type() == ValueType::json) return std::get<Json>(v.storage());
   // Not validated: SQLite's TEXT holds what the application wrote, and reading it
   // back must not fail where writing it succeeded.
@@ -302,7 +303,7 @@ Json to_json(const Value& v, std::string_view what) {
   mismatch(v, what, "json");
 }
 
-Decimal to_decimal(const Value& v, std::string_view what) {
+Decimal to_decimal(const Value& v, const Label& what) {
   switch (v.type()) {
     case ValueType::decimal: return std::get<Decimal>(v.storage());
     case ValueType::integer: return Decimal{std::to_string(std::get<std::int64_t>(v.storage()))};

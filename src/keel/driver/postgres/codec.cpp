@@ -81,25 +81,33 @@ Value decode_bytea(std::string_view text) {
 }  // namespace
 
 std::string to_pg_text(const Value& value) {
-  return std::visit(
-      [](const auto& v) -> std::string {
+  std::string out;
+  assign_pg_text(value, out);
+  return out;
+}
+
+void assign_pg_text(const Value& value, std::string& out) {
+  std::visit(
+      [&out](const auto& v) {
         using T = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<T, std::monostate> || std::is_same_v<T, Blob>) {
-          return {};
+          out.clear();
         } else if constexpr (std::is_same_v<T, std::int64_t>) {
-          return fmt::format("{}", v);
+          char buf[24];
+          auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+          out.assign(buf, end);
         } else if constexpr (std::is_same_v<T, double>) {
-          return format_real(v);
+          out = format_real(v);
         } else if constexpr (std::is_same_v<T, std::string>) {
-          return v;
+          out.assign(v);
         } else if constexpr (std::is_same_v<T, bool>) {
-          return v ? "t" : "f";
+          out.assign(v ? "t" : "f");
         } else if constexpr (std::is_same_v<T, Date>) {
-          return format_date(v);
+          out = format_date(v);
         } else if constexpr (std::is_same_v<T, Timestamp>) {
-          return format_timestamp(v);
+          out = format_timestamp(v);
         } else {  // Json, Decimal
-          return v.text;
+          out.assign(v.text);
         }
       },
       value.storage());
@@ -108,7 +116,8 @@ std::string to_pg_text(const Value& value) {
 void encode_params(const std::vector<const Value*>& values, const Placeholders& placeholders,
                    std::string_view sql, EncodedParams& out) {
   std::size_t n = values.size();
-  out.text.assign(n, {});
+  // resize, not assign: the strings keep their capacity from the last statement.
+  out.text.resize(n);
   out.values.assign(n, nullptr);
   out.lengths.assign(n, 0);
   out.formats.assign(n, 0);
@@ -122,7 +131,7 @@ void encode_params(const std::vector<const Value*>& values, const Placeholders& 
       out.formats[i] = 1;
       continue;
     }
-    out.text[i] = to_pg_text(v);
+    assign_pg_text(v, out.text[i]);
     if (out.text[i].find('\0') != std::string::npos) {
       std::string which = placeholders.style == Placeholders::Style::named
                               ? ":" + placeholders.names[i]
@@ -134,6 +143,58 @@ void encode_params(const std::vector<const Value*>& values, const Placeholders& 
     }
     out.values[i] = out.text[i].c_str();
     out.lengths[i] = static_cast<int>(out.text[i].size());
+  }
+}
+
+namespace {
+
+// Sets `out` to a string-holding alternative S with `text`, reusing the capacity
+// of the string it already holds.
+template <class S>
+void assign_text(Value& out, std::string_view text) {
+  if constexpr (std::is_same_v<S, std::string>) {
+    if (auto* s = std::get_if<std::string>(&out.storage())) {
+      s->assign(text);
+      return;
+    }
+    out.storage().emplace<std::string>(text);
+  } else {
+    if (auto* s = std::get_if<S>(&out.storage())) {
+      s->text.assign(text);
+      return;
+    }
+    out.storage().emplace<S>(S{std::string(text)});
+  }
+}
+
+}  // namespace
+
+void decode_value(Oid type, const char* data, int length, Value& out) {
+  std::string_view text(data, static_cast<std::size_t>(length));
+  switch (type) {
+    case kNumeric:
+      assign_text<Decimal>(out, text);
+      return;
+    case kJson:
+    case kJsonb:
+      assign_text<Json>(out, text);
+      return;
+    case kBool:
+    case kInt2:
+    case kInt4:
+    case kInt8:
+    case kOid:
+    case kFloat4:
+    case kFloat8:
+    case kBytea:
+    case kDate:
+    case kTimestamp:
+    case kTimestampTz:
+      out = decode_value(type, data, length);
+      return;
+    default:
+      assign_text<std::string>(out, text);
+      return;
   }
 }
 

@@ -33,11 +33,16 @@ void encode_params(const std::vector<const Value*>& values, const Placeholders& 
 
 // One Value in PostgreSQL's text input syntax (not for Blob or NULL).
 std::string to_pg_text(const Value& value);
+// Same, into `out`, reusing its storage.
+void assign_pg_text(const Value& value, std::string& out);
 
 // The Value for one text-format field of type `type`. Dates and timestamps keel
 // cannot represent (±infinity, BC, years past 9999) come back as text, as the
 // server spelled them: reading one with get<Date>/get<Timestamp> then throws a
 // TypeError naming the column, instead of the whole row failing to decode.
 Value decode_value(Oid type, const char* data, int length);
+// Same, into `out`, reusing the storage of the text it holds (rows are read into
+// the same Values one after another).
+void decode_value(Oid type, const char* data, int length, Value& out);
 
 }  // namespace keel::driver::pg

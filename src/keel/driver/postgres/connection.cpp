@@ -123,8 +123,16 @@ int wait_fd(int fd, short events, int timeout_ms) {
 
 class PgCursor final : public detail::Cursor {
  public:
-  PgCursor(PgConnection* conn, std::string sql, Result first, bool may_cancel)
-      : conn_(conn), sql_(std::move(sql)), pending_(std::move(first)), may_cancel_(may_cancel) {}
+  // `shape` is the statement's cached result shape (null for an unnamed one); it
+  // lives as long as the statement, which outlives the cursor's reading from the
+  // connection: the connection buffers an open cursor before it evicts anything.
+  PgCursor(PgConnection* conn, std::string sql, Result first, bool may_cancel,
+           std::shared_ptr<const ResultShape>* shape)
+      : conn_(conn),
+        sql_(std::move(sql)),
+        pending_(std::move(first)),
+        may_cancel_(may_cancel),
+        cached_shape_(shape) {}
 
   ~PgCursor() override {
     if (conn_ == nullptr) return;
@@ -187,6 +195,7 @@ class PgCursor final : public detail::Cursor {
   // The connection is going away; the result ends here.
   void detach() noexcept {
     conn_ = nullptr;
+    cached_shape_ = nullptr;
     pending_.reset();
   }
 
@@ -219,29 +228,49 @@ class PgCursor final : public detail::Cursor {
   void finish() noexcept {
     if (conn_ != nullptr) conn_->cursor_closed(this);
     conn_ = nullptr;
+    cached_shape_ = nullptr;
+  }
+
+  static bool same_shape(const ResultShape& shape, const PGresult* r) {
+    int n = PQnfields(r);
+    if (static_cast<std::size_t>(n) != shape.types.size()) return false;
+    for (int i = 0; i < n; ++i) {
+      auto k = static_cast<std::size_t>(i);
+      if (PQftype(r, i) != shape.types[k] || shape.names[k] != PQfname(r, i)) return false;
+    }
+    return true;
   }
 
   void describe(const PGresult* r) {
     if (names_) return;
-    int n = PQnfields(r);
-    auto names = std::make_shared<std::vector<std::string>>();
-    names->reserve(static_cast<std::size_t>(n));
-    types_.resize(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) {
-      names->emplace_back(PQfname(r, i));
-      types_[static_cast<std::size_t>(i)] = PQftype(r, i);
+    if (cached_shape_ != nullptr && *cached_shape_ && same_shape(**cached_shape_, r)) {
+      shape_ = *cached_shape_;
+    } else {
+      int n = PQnfields(r);
+      auto shape = std::make_shared<ResultShape>();
+      shape->names.reserve(static_cast<std::size_t>(n));
+      shape->types.resize(static_cast<std::size_t>(n));
+      for (int i = 0; i < n; ++i) {
+        shape->names.emplace_back(PQfname(r, i));
+        shape->types[static_cast<std::size_t>(i)] = PQftype(r, i);
+      }
+      shape_ = std::move(shape);
+      if (cached_shape_ != nullptr) *cached_shape_ = shape_;
     }
-    names_ = std::move(names);
+    names_ = std::shared_ptr<const std::vector<std::string>>(shape_, &shape_->names);
   }
 
   void decode(const PGresult* r, int row, std::vector<Value>& out) const {
-    out.resize(types_.size());
-    for (int i = 0, n = static_cast<int>(types_.size()); i < n; ++i) {
-      out[static_cast<std::size_t>(i)] =
-          PQgetisnull(r, row, i)
-              ? Value()
-              : decode_value(types_[static_cast<std::size_t>(i)], PQgetvalue(r, row, i),
-                             PQgetlength(r, row, i));
+    const std::vector<Oid>& types = shape_->types;
+    out.resize(types.size());
+    for (int i = 0, n = static_cast<int>(types.size()); i < n; ++i) {
+      Value& v = out[static_cast<std::size_t>(i)];
+      if (PQgetisnull(r, row, i)) {
+        v = Value();
+      } else {
+        decode_value(types[static_cast<std::size_t>(i)], PQgetvalue(r, row, i),
+                     PQgetlength(r, row, i), v);
+      }
     }
   }
 
@@ -257,8 +286,9 @@ class PgCursor final : public detail::Cursor {
   std::string sql_;
   Result pending_;      // received by query(), not yet handed out
   bool may_cancel_;
-  std::shared_ptr<const std::vector<std::string>> names_;
-  std::vector<Oid> types_;
+  std::shared_ptr<const ResultShape>* cached_shape_;  // null once finished
+  std::shared_ptr<const ResultShape> shape_;
+  std::shared_ptr<const std::vector<std::string>> names_;  // aliases shape_->names
   std::deque<std::vector<Value>> buffered_;
   std::exception_ptr error_;
 };
@@ -505,9 +535,9 @@ void PgConnection::send(std::string_view sql, const Params& params, bool single_
   Placeholders scratch;
   const Placeholders* placeholders = nullptr;
   Statement* statement = prepared(sql, &placeholders, scratch);
-  std::vector<const Value*> values = arrange_params(*placeholders, params, sql);
-  EncodedParams encoded;
-  encode_params(values, *placeholders, sql, encoded);
+  arrange_params(*placeholders, params, sql, arranged_);
+  EncodedParams& encoded = encoded_;
+  encode_params(arranged_, *placeholders, sql, encoded);
 
   if (statement == nullptr && worth_preparing(first_keyword(sql))) {
     if (lru_.size() >= kMaxStatements) {
@@ -525,7 +555,8 @@ void PgConnection::send(std::string_view sql, const Params& params, bool single_
       if (PQresultStatus(r.get()) == PGRES_FATAL_ERROR && !failed) failed = std::move(r);
     }
     if (failed) throw_result_error(failed.get(), sql);
-    lru_.push_front(Statement{std::string(sql), std::move(name), std::move(scratch)});
+    lru_.push_front(Statement{std::string(sql), std::move(name), std::move(scratch),
+                              read_only(first_keyword(sql)), nullptr});
     by_sql_.emplace(lru_.front().sql, lru_.begin());
     statement = &lru_.front();
     placeholders = &statement->placeholders;
@@ -639,8 +670,11 @@ Rows PgConnection::query(std::string_view sql, const Params& params) {
     check_one_statement(e, sql);
     throw;
   }
-  bool may_cancel = status_before_ == PQTRANS_IDLE && read_only(first_keyword(sql));
-  auto cursor = std::make_unique<PgCursor>(this, std::string(sql), std::move(first), may_cancel);
+  Statement* statement = last_statement_;
+  bool may_cancel = status_before_ == PQTRANS_IDLE &&
+                    (statement != nullptr ? statement->read_only : read_only(first_keyword(sql)));
+  auto cursor = std::make_unique<PgCursor>(this, std::string(sql), std::move(first), may_cancel,
+                                           statement != nullptr ? &statement->shape : nullptr);
   active_ = cursor.get();
   return Rows(std::move(cursor));
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "driver/placeholders.hpp"
+#include "driver/postgres/codec.hpp"
 #include "keel/config.hpp"
 #include "keel/connection.hpp"
 
@@ -29,6 +30,13 @@ struct ResultDeleter {
   void operator()(PGresult* r) const noexcept { PQclear(r); }
 };
 using Result = std::unique_ptr<PGresult, ResultDeleter>;
+
+// A result's column names and type OIDs: shared by all its rows, and kept with the
+// prepared statement so that each execution need not build them again.
+struct ResultShape {
+  std::vector<std::string> names;
+  std::vector<Oid> types;
+};
 
 class PgConnection final : public Connection {
  public:
@@ -78,6 +86,8 @@ class PgConnection final : public Connection {
     std::string sql;  // the key: the SQL as the application wrote it
     std::string name;
     Placeholders placeholders;
+    bool read_only = false;                    // see read_only() in connection.cpp
+    std::shared_ptr<const ResultShape> shape;  // of its last result, once known
   };
   using Lru = std::list<Statement>;
 
@@ -115,6 +125,10 @@ class PgConnection final : public Connection {
   std::unordered_map<std::string_view, Lru::iterator> by_sql_;
   Statement* last_statement_ = nullptr;  // the named statement send() used last
   std::vector<std::string> pending_deallocate_;
+  // Scratch for send(), kept so that a statement's parameters cost no allocation
+  // once warm.
+  std::vector<const Value*> arranged_;
+  EncodedParams encoded_;
   std::uint64_t next_statement_ = 0;
   // The table a bulk insert is copying into, while its COPY is open.
   const std::string* copying_ = nullptr;

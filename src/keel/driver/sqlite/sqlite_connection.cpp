@@ -155,6 +155,8 @@ struct Statement {
   bool counts_changes = false;
   // Owned by an execute() in progress or an open Rows.
   bool in_use = false;
+  // How often SQLite had re-prepared the statement when `names` was last checked.
+  int reprepared = 0;
 
   Statement() = default;
   Statement(const Statement&) = delete;
@@ -163,7 +165,11 @@ struct Statement {
 
   // Column names; recomputed only when SQLite re-prepared the statement after a
   // schema change and the result shape moved (e.g. SELECT * after ADD COLUMN).
+  // Without a re-prepare nothing can have moved, and the check costs one counter read.
   void refresh_names() {
+    int count = sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_REPREPARE, 0);
+    if (names && count == reprepared) return;
+    reprepared = count;
     int n = sqlite3_column_count(stmt);
     bool same = names && names->size() == static_cast<std::size_t>(n);
     for (int i = 0; same && i < n; ++i) {
@@ -260,6 +266,21 @@ class SqliteCursor final : public detail::Cursor {
     if (!has_row) lease_.release();
   }
 
+  // Every query makes a cursor and most are gone before the next one starts: each
+  // thread keeps the memory of its last cursor for the next, so a point query
+  // allocates no cursor once warm.
+  static void* operator new(std::size_t size) {
+    if (void* p = std::exchange(spare_.block, nullptr)) return p;
+    return ::operator new(size);
+  }
+  static void operator delete(void* p) noexcept {
+    if (spare_.block == nullptr) {
+      spare_.block = p;
+    } else {
+      ::operator delete(p);
+    }
+  }
+
   bool next(Row& row) override {
     if (!lease_) return false;
     if (pending_) {
@@ -287,9 +308,17 @@ class SqliteCursor final : public detail::Cursor {
   }
 
  private:
+  struct Spare {
+    void* block = nullptr;
+    ~Spare() { ::operator delete(std::exchange(block, nullptr)); }
+  };
+  static thread_local Spare spare_;
+
   Lease lease_;
   bool pending_;
 };
+
+thread_local SqliteCursor::Spare SqliteCursor::spare_;
 
 struct StringHash {
   using is_transparent = void;
@@ -316,6 +345,45 @@ int checkpoint_code(CheckpointMode mode) {
     case CheckpointMode::truncate: return SQLITE_CHECKPOINT_TRUNCATE;
   }
   return SQLITE_CHECKPOINT_PASSIVE;
+}
+
+// Binds `value` to parameter `index` of `s`; returns SQLite's result code. A date
+// or timestamp is bound as its text, formatted into `scratch`. With SQLITE_STATIC
+// (the bulk insert's batches) `value` and `scratch` must outlive the statement's
+// next step; SQLITE_TRANSIENT has SQLite copy them.
+inline int bind_param(sqlite3_stmt* s, int index, const Value& value, std::string& scratch,
+                      sqlite3_destructor_type lifetime) {
+  auto text = [&](const std::string& t) {
+    return sqlite3_bind_text64(s, index, t.data(), t.size(), lifetime, SQLITE_UTF8);
+  };
+  return std::visit(
+      [&](const auto& v) -> int {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          return sqlite3_bind_null(s, index);
+        } else if constexpr (std::is_same_v<T, std::int64_t>) {
+          return sqlite3_bind_int64(s, index, v);
+        } else if constexpr (std::is_same_v<T, double>) {
+          return sqlite3_bind_double(s, index, v);
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          return text(v);
+        } else if constexpr (std::is_same_v<T, Blob>) {
+          // A null data pointer would bind NULL; an empty blob is not NULL.
+          if (v.empty()) return sqlite3_bind_zeroblob(s, index, 0);
+          return sqlite3_bind_blob64(s, index, v.data(), v.size(), lifetime);
+        } else if constexpr (std::is_same_v<T, bool>) {
+          return sqlite3_bind_int(s, index, v ? 1 : 0);
+        } else if constexpr (std::is_same_v<T, Date>) {
+          scratch = format_date(v);
+          return text(scratch);
+        } else if constexpr (std::is_same_v<T, Timestamp>) {
+          scratch = format_timestamp(v);
+          return text(scratch);
+        } else {
+          return text(v.text);  // Json, Decimal
+        }
+      },
+      value.storage());
 }
 
 // Rows per statement of SQLite's bulk insert: a multi-row INSERT of this many rows
@@ -411,47 +479,13 @@ class SqliteBulkInsert final : public BulkInsert {
   int run(sqlite3_stmt* st, std::size_t from, std::size_t count) {
     for (std::size_t k = 0; k < count * columns_; ++k) {
       std::size_t slot = from * columns_ + k;
-      int rc = bind(st, static_cast<int>(k + 1), pending_[slot], scratch_[slot]);
+      int rc = bind_param(st, static_cast<int>(k + 1), pending_[slot], scratch_[slot],
+                          SQLITE_STATIC);
       if (rc != SQLITE_OK) return rc;
     }
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc;
-  }
-
-  static int bind_text(sqlite3_stmt* s, int index, const std::string& text) {
-    return sqlite3_bind_text64(s, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);
-  }
-
-  static int bind(sqlite3_stmt* s, int index, const Value& value, std::string& scratch) {
-    return std::visit(
-        [&](const auto& v) -> int {
-          using T = std::decay_t<decltype(v)>;
-          if constexpr (std::is_same_v<T, std::monostate>) {
-            return sqlite3_bind_null(s, index);
-          } else if constexpr (std::is_same_v<T, std::int64_t>) {
-            return sqlite3_bind_int64(s, index, v);
-          } else if constexpr (std::is_same_v<T, double>) {
-            return sqlite3_bind_double(s, index, v);
-          } else if constexpr (std::is_same_v<T, std::string>) {
-            return bind_text(s, index, v);
-          } else if constexpr (std::is_same_v<T, Blob>) {
-            // A null data pointer would bind NULL; an empty blob is not NULL.
-            if (v.empty()) return sqlite3_bind_zeroblob(s, index, 0);
-            return sqlite3_bind_blob64(s, index, v.data(), v.size(), SQLITE_STATIC);
-          } else if constexpr (std::is_same_v<T, bool>) {
-            return sqlite3_bind_int(s, index, v ? 1 : 0);
-          } else if constexpr (std::is_same_v<T, Date>) {
-            scratch = format_date(v);
-            return bind_text(s, index, scratch);
-          } else if constexpr (std::is_same_v<T, Timestamp>) {
-            scratch = format_timestamp(v);
-            return bind_text(s, index, scratch);
-          } else {
-            return bind_text(s, index, v.text);  // Json, Decimal
-          }
-        },
-        value.storage());
   }
 
   // Throws SQLite's error for `rc`, naming the table and the row (0: no row;
@@ -611,6 +645,10 @@ class SqliteConnection final : public Connection {
   // uncached one when the cached one is still stepping (a nested query of the
   // same SQL).
   Lease acquire(std::string_view sql) {
+    // The statement used last, found without hashing: a loop over one statement
+    // is the common case.
+    if (!lru_.empty() && lru_.front()->sql == sql && !lru_.front()->in_use)
+      return Lease(lru_.front());
     if (auto it = index_.find(sql); it != index_.end()) {
       auto& st = *it->second;
       if (!st->in_use) {
@@ -725,36 +763,8 @@ class SqliteConnection final : public Connection {
   }
 
   void bind_value(Statement& st, int index, const Value& value) {
-    sqlite3_stmt* s = st.stmt;
-    auto text = [&](const std::string& t) {
-      return sqlite3_bind_text64(s, index, t.data(), t.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-    };
-    int rc = std::visit(
-        [&](const auto& v) -> int {
-          using T = std::decay_t<decltype(v)>;
-          if constexpr (std::is_same_v<T, std::monostate>) {
-            return sqlite3_bind_null(s, index);
-          } else if constexpr (std::is_same_v<T, std::int64_t>) {
-            return sqlite3_bind_int64(s, index, v);
-          } else if constexpr (std::is_same_v<T, double>) {
-            return sqlite3_bind_double(s, index, v);
-          } else if constexpr (std::is_same_v<T, std::string>) {
-            return text(v);
-          } else if constexpr (std::is_same_v<T, Blob>) {
-            // A null data pointer would bind NULL; an empty blob is not NULL.
-            if (v.empty()) return sqlite3_bind_zeroblob(s, index, 0);
-            return sqlite3_bind_blob64(s, index, v.data(), v.size(), SQLITE_TRANSIENT);
-          } else if constexpr (std::is_same_v<T, bool>) {
-            return sqlite3_bind_int(s, index, v ? 1 : 0);
-          } else if constexpr (std::is_same_v<T, Date>) {
-            return text(format_date(v));
-          } else if constexpr (std::is_same_v<T, Timestamp>) {
-            return text(format_timestamp(v));
-          } else {
-            return text(v.text);  // Json, Decimal
-          }
-        },
-        value.storage());
+    std::string scratch;
+    int rc = bind_param(st.stmt, index, value, scratch, SQLITE_TRANSIENT);
     if (rc != SQLITE_OK) fail(*handle_, rc, st.sql);
   }
 
