@@ -174,4 +174,22 @@ class TransferFixture {
   std::string schema_;
 };
 
+// A test with its own source file and target schema, made before and dropped after.
+class TransferTestBase : public ::testing::Test, public TransferFixture {
+ protected:
+  void SetUp() override { make_endpoints(); }
+  void TearDown() override { drop_endpoints(); }
+
+  // Runs transfer() expecting a TransferError; returns its message.
+  std::string refused(const transfer::Options& o) {
+    try {
+      transfer::transfer(o);
+    } catch (const transfer::TransferError& e) {
+      return e.what();
+    }
+    ADD_FAILURE() << "the transfer succeeded";
+    return {};
+  }
+};
+
 }  // namespace keel::testing

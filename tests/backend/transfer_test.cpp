@@ -10,22 +10,7 @@
 namespace keel {
 namespace {
 
-class TransferTest : public ::testing::Test, public testing::TransferFixture {
- protected:
-  void SetUp() override { make_endpoints(); }
-  void TearDown() override { drop_endpoints(); }
-
-  // Runs transfer() expecting a TransferError; returns its message.
-  std::string refused(const transfer::Options& o) {
-    try {
-      transfer::transfer(o);
-    } catch (const transfer::TransferError& e) {
-      return e.what();
-    }
-    ADD_FAILURE() << "the transfer succeeded";
-    return {};
-  }
-};
+using TransferTest = testing::TransferTestBase;
 
 TEST_F(TransferTest, FailureMidwayLeavesTargetAsBeforeAndRunCanBeRepeated) {
   {

@@ -7,20 +7,8 @@
 namespace keel {
 namespace {
 
-class TransferTrapsTest : public ::testing::Test, public testing::TransferFixture {
+class TransferTrapsTest : public testing::TransferTestBase {
  protected:
-  void SetUp() override { make_endpoints(); }
-  void TearDown() override { drop_endpoints(); }
-
-  std::string refused(const transfer::Options& o) {
-    try {
-      transfer::transfer(o);
-    } catch (const transfer::TransferError& e) {
-      return e.what();
-    }
-    ADD_FAILURE() << "the transfer succeeded";
-    return {};
-  }
   std::vector<std::string> target_names(const std::string& sql) const {
     std::vector<std::string> out;
     for (const Row& row : target()->query(sql)) out.push_back(row.get<std::string>(0));
