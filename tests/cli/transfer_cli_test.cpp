@@ -17,10 +17,8 @@ namespace {
 
 using testing::ProcessResult;
 
-class TransferCliTest : public ::testing::Test, public testing::TransferFixture {
+class TransferCliTest : public testing::TransferTestBase {
  protected:
-  void SetUp() override { make_endpoints(); }
-  void TearDown() override { drop_endpoints(); }
 
   std::string from() const { return "sqlite:///" + source_path_.string(); }
   std::string to() const { return pg_.url.to_string(); }

@@ -29,6 +29,11 @@ using Clock = std::chrono::steady_clock;
 constexpr std::string_view kTable = "keel_version";
 constexpr std::string_view kLockName = "keel-migrate";
 
+// The script of a sql step for `b`: the file names one per dialect.
+const std::string& sql_for(const SqlStep& step, Backend b) {
+  return b == Backend::sqlite ? step.sqlite : step.postgresql;
+}
+
 const schema::MetaData& version_meta() {
   static const schema::MetaData meta = [] {
     schema::MetaData m;
@@ -231,8 +236,7 @@ std::chrono::milliseconds run_revision(Connection& conn, const Revision& rev, bo
     for (std::size_t i = 0; i < steps.size(); ++i) {
       try {
         if (const auto* sql = std::get_if<SqlStep>(&steps[i])) {
-          const std::string& text = b == Backend::sqlite ? sql->sqlite : sql->postgresql;
-          if (!text.empty()) conn.execute_script(text);
+          if (const std::string& text = sql_for(*sql, b); !text.empty()) conn.execute_script(text);
           continue;
         }
         const auto& op = std::get<schema::Operation>(steps[i]);
@@ -446,10 +450,13 @@ std::unique_ptr<InstanceLock> migration_lock(const Config& config, const RunOpti
 std::vector<std::string> upgrade_in_transaction(Connection& conn, const std::string& dir,
                                                 std::string_view target,
                                                 const RunOptions& options) {
-  if (conn.backend() != Backend::postgresql)
-    throw UsageError(
-        "upgrade_in_transaction runs on PostgreSQL only: SQLite's table rebuilds switch "
-        "foreign keys off, which SQLite ignores inside a transaction");
+  // A backend whose migrations need statements outside the transaction (SQLite turns
+  // foreign keys off, which it ignores inside one) cannot run them in the caller's.
+  if (!dialect::migration_prologue(conn.backend()).empty())
+    throw UsageError(fmt::format(
+        "upgrade_in_transaction cannot run on {}: its migrations need statements outside "
+        "the transaction (foreign keys switched off for table rebuilds)",
+        to_string(conn.backend())));
   if (conn.transaction_depth() == 0)
     throw UsageError("upgrade_in_transaction needs the caller's transaction open");
   History preview = load_history(dir);
@@ -572,8 +579,7 @@ void script_revision(std::string& out, const Revision& rev, bool up, Backend b,
   for (std::size_t i = 0; i < steps.size(); ++i) {
     try {
       if (const auto* sql = std::get_if<SqlStep>(&steps[i])) {
-        const std::string& text = b == Backend::sqlite ? sql->sqlite : sql->postgresql;
-        if (!text.empty()) out += statement(text);
+        if (const std::string& text = sql_for(*sql, b); !text.empty()) out += statement(text);
         continue;
       }
       const auto& op = std::get<schema::Operation>(steps[i]);
