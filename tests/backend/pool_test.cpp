@@ -54,6 +54,19 @@ class PoolTest : public testing::BackendTest {
     return n;
   }
 
+  // PostgreSQL: ends server backend `pid` and waits until it has exited.
+  void terminate_backend(std::int64_t pid) {
+    auto admin = connect();
+    ASSERT_TRUE(admin->query_one("SELECT pg_terminate_backend(CAST(? AS integer))", {pid})
+                    ->get<bool>(0));
+    bool gone = false;
+    for (auto deadline = Clock::now() + 5s; !gone && Clock::now() < deadline;
+         std::this_thread::sleep_for(10ms))
+      gone = admin->query_one("SELECT count(*) FROM pg_stat_activity WHERE pid = ?", {pid})
+                 ->get<int>(0) == 0;
+    ASSERT_TRUE(gone) << "backend " << pid << " still running";
+  }
+
   Config cfg_;
   std::atomic<int> factory_calls_{0};
 };
@@ -251,16 +264,10 @@ TEST_P(PoolTest, PrePingReplacesAConnectionTheServerClosed) {
     if (is_postgresql()) pid = lease->query_one("SELECT pg_backend_pid()")->get<std::int64_t>(0);
   }
   if (is_postgresql()) {
-    auto admin = connect();
-    EXPECT_TRUE(admin->query_one("SELECT pg_terminate_backend(CAST(? AS integer))", {pid})
-                    ->get<bool>(0));
-    bool gone = false;
-    for (auto deadline = Clock::now() + 5s; !gone && Clock::now() < deadline;
-         std::this_thread::sleep_for(10ms))
-      gone = admin->query_one("SELECT count(*) FROM pg_stat_activity WHERE pid = ?", {pid})
-                 ->get<int>(0) == 0;
-    ASSERT_TRUE(gone) << "backend " << pid << " still running";
+    ASSERT_NO_FATAL_FAILURE(terminate_backend(pid));
   }
+  // Past the span in which a just-returned connection is trusted unchecked.
+  std::this_thread::sleep_for(600ms);
   auto lease = pool->acquire();
   EXPECT_EQ(lease->query_one("SELECT 1")->get<int>(0), 1);
   PoolStats s = pool->stats();
@@ -275,6 +282,53 @@ TEST_P(PoolTest, PrePingReplacesAConnectionTheServerClosed) {
     EXPECT_EQ(s.created, 1u);
   }
   EXPECT_EQ(s.acquired, 2u);
+}
+
+// A connection returned moments ago is handed out without a liveness check, so one
+// the server closes right after its return may fail the next statement: that one
+// statement at most, and the broken connection never comes back from the pool.
+TEST_P(PoolTest, AConnectionClosedJustAfterItsReturnFailsAtMostOneStatement) {
+  auto pool = make_pool(options(1, 0));
+  const Connection* first = nullptr;
+  std::int64_t pid = 0;
+  {
+    auto lease = pool->acquire();
+    first = &lease.get();
+    if (is_postgresql()) pid = lease->query_one("SELECT pg_backend_pid()")->get<std::int64_t>(0);
+  }
+  if (is_postgresql()) {
+    ASSERT_NO_FATAL_FAILURE(terminate_backend(pid));
+  }
+  int failed = 0;
+  std::int64_t answered_by = 0;
+  for (int attempt = 0; attempt < 2 && answered_by == 0; ++attempt) {
+    auto lease = pool->acquire();
+    try {
+      answered_by = is_postgresql()
+                        ? lease->query_one("SELECT pg_backend_pid()")->get<std::int64_t>(0)
+                        : lease->query_one("SELECT 1")->get<std::int64_t>(0);
+    } catch (const ConnectionError&) {
+      ++failed;
+      EXPECT_TRUE(lease->broken());
+    }
+  }
+  PoolStats s = pool->stats();
+  if (is_postgresql()) {
+    EXPECT_LE(failed, 1);
+    EXPECT_NE(answered_by, 0);
+    EXPECT_NE(answered_by, pid);
+    EXPECT_EQ(s.discarded, 1u);
+    EXPECT_EQ(s.created, 2u);
+    EXPECT_EQ(s.idle, 1);
+  } else {
+    // Nothing can close an embedded database behind our back.
+    EXPECT_EQ(failed, 0);
+    EXPECT_EQ(answered_by, 1);
+    EXPECT_EQ(s.discarded, 0u);
+    EXPECT_EQ(s.created, 1u);
+    auto lease = pool->acquire();
+    EXPECT_EQ(&lease.get(), first);
+  }
 }
 
 TEST_P(PoolTest, DiscardClosesInsteadOfReturning) {

@@ -139,10 +139,21 @@ TEST_F(PoolUnitTest, ConnectionIdleASecondIsPingedAndReplacedWhenThePingFails) {
   EXPECT_EQ(pool->stats().in_use, 1);
 }
 
+TEST_F(PoolUnitTest, ConnectionReturnedMomentsAgoIsHandedOutWithoutALivenessCheck) {
+  auto pool = make_pool(1, 0);
+  { auto lease = pool->acquire(); }
+  script->alive = false;
+  auto lease = pool->acquire();
+  EXPECT_EQ(made, 1);
+  EXPECT_EQ(script->pings, 0);
+  EXPECT_EQ(pool->stats().discarded, 0u);
+}
+
 TEST_F(PoolUnitTest, DeadConnectionIsReplacedWithoutARoundTrip) {
   auto pool = make_pool(1, 0);
   { auto lease = pool->acquire(); }
   script->alive = false;
+  std::this_thread::sleep_for(600ms);  // past the span a returned connection is trusted
   auto lease = pool->acquire();
   EXPECT_EQ(script->pings, 0);
   EXPECT_EQ(made, 2);
