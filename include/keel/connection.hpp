@@ -180,6 +180,17 @@ class Connection {
   // Runs one query and streams its rows. On PostgreSQL, starting another
   // statement on this connection first reads the rest of an open result into memory.
   virtual Rows query(std::string_view sql, const Params& params = {}) = 0;
+  // The rows of query(sql, params).all(), read from the backend in one piece: faster
+  // for results known to be small (PostgreSQL sends them as one result, not row by
+  // row), but memory grows with the result.
+  virtual std::vector<Row> query_all(std::string_view sql, const Params& params = {}) {
+    return query(sql, params).all();
+  }
+  // Streams the rows of one SELECT without parameters the fastest way the backend
+  // has, as the same Values query() gives: PostgreSQL sends them as a binary
+  // COPY (…) TO STDOUT; SQLite runs query(). Nothing else may run on this
+  // connection until the Rows are read to their end or destroyed.
+  virtual Rows bulk_read(std::string_view select_sql) { return query(select_sql); }
   // The first row of a query, or nullopt; the rest is discarded.
   std::optional<Row> query_one(std::string_view sql, const Params& params = {});
   // Runs a script of ;-separated statements without parameters (DDL, data fixes).
@@ -218,7 +229,8 @@ class Connection {
   virtual bool broken() const noexcept = 0;
   // A cheap local check, no round trip: false when the server has visibly closed
   // the connection (e.g. pg_terminate_backend). The pool's pre-ping uses it on
-  // every checkout and adds a real ping() only for connections idle a while.
+  // checkout of a connection idle half a second or more, and adds a real ping()
+  // only for connections idle a while longer.
   virtual bool alive() noexcept = 0;
   // Prepared statements currently cached on this connection.
   virtual std::size_t cached_statements() const noexcept = 0;

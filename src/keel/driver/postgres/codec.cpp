@@ -179,13 +179,32 @@ void decode_value(Oid type, const char* data, int length, Value& out) {
     case kJsonb:
       assign_text<Json>(out, text);
       return;
-    case kBool:
     case kInt2:
     case kInt4:
     case kInt8:
-    case kOid:
+    case kOid: {
+      // Parsed in place: no temporary Value per field on the hot path of a scan.
+      std::int64_t i = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), i);
+      if (ec == std::errc() && end == text.data() + text.size()) {
+        out.storage().emplace<std::int64_t>(i);
+        return;
+      }
+      out = decode_value(type, data, length);
+      return;
+    }
     case kFloat4:
-    case kFloat8:
+    case kFloat8: {
+      double d = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), d);
+      if (ec == std::errc() && end == text.data() + text.size()) {
+        out.storage().emplace<double>(d);
+        return;
+      }
+      out = decode_value(type, data, length);
+      return;
+    }
+    case kBool:
     case kBytea:
     case kDate:
     case kTimestamp:

@@ -2,9 +2,10 @@
 //
 // Statements use the extended protocol through PQsend*: prepared once per
 // connection and cached by SQL text (utility statements go unnamed), parameters in
-// text format except bytea, rows streamed in single-row mode. The connection runs
-// in libpq's non-blocking mode and every wait is a poll() in wait_readable() or
-// flush() — the two places an asynchronous API will suspend instead.
+// text format except bytea, rows streamed in single-row mode (query_all() takes
+// them as one result instead). The connection runs in libpq's non-blocking mode
+// and every wait is a poll() in wait_readable() or flush() — the two places an
+// asynchronous API will suspend instead.
 #include "driver/postgres/pg_connection.hpp"
 
 #include <poll.h>
@@ -119,6 +120,71 @@ int wait_fd(int fd, short events, int timeout_ms) {
 }  // namespace
 
 // ---------------------------------------------------------------------------
+// Rows of a result as Values, the column names shared by all of them.
+
+class RowDecoder {
+ public:
+  // `cached` is the statement's cached result shape (null for an unnamed one).
+  explicit RowDecoder(std::shared_ptr<const ResultShape>* cached) : cached_shape_(cached) {}
+
+  // Learns the columns from the first result with rows; later calls do nothing.
+  void describe(const PGresult* r) {
+    if (names_) return;
+    if (cached_shape_ != nullptr && *cached_shape_ && same_shape(**cached_shape_, r)) {
+      shape_ = *cached_shape_;
+    } else {
+      int n = PQnfields(r);
+      auto shape = std::make_shared<ResultShape>();
+      shape->names.reserve(static_cast<std::size_t>(n));
+      shape->types.resize(static_cast<std::size_t>(n));
+      for (int i = 0; i < n; ++i) {
+        shape->names.emplace_back(PQfname(r, i));
+        shape->types[static_cast<std::size_t>(i)] = PQftype(r, i);
+      }
+      shape_ = std::move(shape);
+      if (cached_shape_ != nullptr) *cached_shape_ = shape_;
+    }
+    names_ = std::shared_ptr<const std::vector<std::string>>(shape_, &shape_->names);
+  }
+
+  // Row `row` of `r` into `out`, reusing the storage of the Values it holds.
+  void decode(const PGresult* r, int row, std::vector<Value>& out) const {
+    const std::vector<Oid>& types = shape_->types;
+    out.resize(types.size());
+    for (int i = 0, n = static_cast<int>(types.size()); i < n; ++i) {
+      Value& v = out[static_cast<std::size_t>(i)];
+      if (PQgetisnull(r, row, i)) {
+        v = Value();
+      } else {
+        decode_value(types[static_cast<std::size_t>(i)], PQgetvalue(r, row, i),
+                     PQgetlength(r, row, i), v);
+      }
+    }
+  }
+
+  const std::shared_ptr<const std::vector<std::string>>& names() const noexcept {
+    return names_;
+  }
+  // The statement's cache may go away from now on (the result has been read).
+  void forget_cache() noexcept { cached_shape_ = nullptr; }
+
+ private:
+  static bool same_shape(const ResultShape& shape, const PGresult* r) {
+    int n = PQnfields(r);
+    if (static_cast<std::size_t>(n) != shape.types.size()) return false;
+    for (int i = 0; i < n; ++i) {
+      auto k = static_cast<std::size_t>(i);
+      if (PQftype(r, i) != shape.types[k] || shape.names[k] != PQfname(r, i)) return false;
+    }
+    return true;
+  }
+
+  std::shared_ptr<const ResultShape>* cached_shape_;  // null once forgotten
+  std::shared_ptr<const ResultShape> shape_;
+  std::shared_ptr<const std::vector<std::string>> names_;  // aliases shape_->names
+};
+
+// ---------------------------------------------------------------------------
 // The cursor: one PGresult per row in single-row mode.
 
 class PgCursor final : public detail::Cursor {
@@ -132,7 +198,7 @@ class PgCursor final : public detail::Cursor {
         sql_(std::move(sql)),
         pending_(std::move(first)),
         may_cancel_(may_cancel),
-        cached_shape_(shape) {}
+        decoder_(shape) {}
 
   ~PgCursor() override {
     if (conn_ == nullptr) return;
@@ -166,9 +232,9 @@ class PgCursor final : public detail::Cursor {
         return false;
       }
       if (PQresultStatus(r.get()) == PGRES_SINGLE_TUPLE) {
-        describe(r.get());
+        decoder_.describe(r.get());
         std::vector<Value> values = std::move(row.values());
-        decode(r.get(), 0, values);
+        decoder_.decode(r.get(), 0, values);
         set_row(row, std::move(values));
         return true;
       }
@@ -195,7 +261,7 @@ class PgCursor final : public detail::Cursor {
   // The connection is going away; the result ends here.
   void detach() noexcept {
     conn_ = nullptr;
-    cached_shape_ = nullptr;
+    decoder_.forget_cache();
     pending_.reset();
   }
 
@@ -206,10 +272,10 @@ class PgCursor final : public detail::Cursor {
     switch (PQresultStatus(r.get())) {
       case PGRES_SINGLE_TUPLE:
       case PGRES_TUPLES_OK:
-        describe(r.get());
+        decoder_.describe(r.get());
         for (int i = 0, n = PQntuples(r.get()); i < n; ++i) {
           std::vector<Value> values;
-          decode(r.get(), i, values);
+          decoder_.decode(r.get(), i, values);
           buffered_.push_back(std::move(values));
         }
         return;
@@ -228,55 +294,12 @@ class PgCursor final : public detail::Cursor {
   void finish() noexcept {
     if (conn_ != nullptr) conn_->cursor_closed(this);
     conn_ = nullptr;
-    cached_shape_ = nullptr;
-  }
-
-  static bool same_shape(const ResultShape& shape, const PGresult* r) {
-    int n = PQnfields(r);
-    if (static_cast<std::size_t>(n) != shape.types.size()) return false;
-    for (int i = 0; i < n; ++i) {
-      auto k = static_cast<std::size_t>(i);
-      if (PQftype(r, i) != shape.types[k] || shape.names[k] != PQfname(r, i)) return false;
-    }
-    return true;
-  }
-
-  void describe(const PGresult* r) {
-    if (names_) return;
-    if (cached_shape_ != nullptr && *cached_shape_ && same_shape(**cached_shape_, r)) {
-      shape_ = *cached_shape_;
-    } else {
-      int n = PQnfields(r);
-      auto shape = std::make_shared<ResultShape>();
-      shape->names.reserve(static_cast<std::size_t>(n));
-      shape->types.resize(static_cast<std::size_t>(n));
-      for (int i = 0; i < n; ++i) {
-        shape->names.emplace_back(PQfname(r, i));
-        shape->types[static_cast<std::size_t>(i)] = PQftype(r, i);
-      }
-      shape_ = std::move(shape);
-      if (cached_shape_ != nullptr) *cached_shape_ = shape_;
-    }
-    names_ = std::shared_ptr<const std::vector<std::string>>(shape_, &shape_->names);
-  }
-
-  void decode(const PGresult* r, int row, std::vector<Value>& out) const {
-    const std::vector<Oid>& types = shape_->types;
-    out.resize(types.size());
-    for (int i = 0, n = static_cast<int>(types.size()); i < n; ++i) {
-      Value& v = out[static_cast<std::size_t>(i)];
-      if (PQgetisnull(r, row, i)) {
-        v = Value();
-      } else {
-        decode_value(types[static_cast<std::size_t>(i)], PQgetvalue(r, row, i),
-                     PQgetlength(r, row, i), v);
-      }
-    }
+    decoder_.forget_cache();
   }
 
   void set_row(Row& row, std::vector<Value> values) const {
-    if (row.names() != names_) {
-      row = Row(names_, std::move(values));
+    if (row.names() != decoder_.names()) {
+      row = Row(decoder_.names(), std::move(values));
     } else {
       row.values() = std::move(values);
     }
@@ -286,9 +309,7 @@ class PgCursor final : public detail::Cursor {
   std::string sql_;
   Result pending_;      // received by query(), not yet handed out
   bool may_cancel_;
-  std::shared_ptr<const ResultShape>* cached_shape_;  // null once finished
-  std::shared_ptr<const ResultShape> shape_;
-  std::shared_ptr<const std::vector<std::string>> names_;  // aliases shape_->names
+  RowDecoder decoder_;
   std::deque<std::vector<Value>> buffered_;
   std::exception_ptr error_;
 };
@@ -677,6 +698,34 @@ Rows PgConnection::query(std::string_view sql, const Params& params) {
                                            statement != nullptr ? &statement->shape : nullptr);
   active_ = cursor.get();
   return Rows(std::move(cursor));
+}
+
+std::vector<Row> PgConnection::query_all(std::string_view sql, const Params& params) {
+  Result result;
+  try {
+    result = start(sql, params, false);
+  } catch (const SqlError& e) {
+    check_one_statement(e, sql);
+    throw;
+  }
+  Statement* statement = last_statement_;
+  Result failed;
+  while (Result more = next_result()) {
+    if (PQresultStatus(more.get()) == PGRES_FATAL_ERROR && !failed) failed = std::move(more);
+  }
+  if (failed) throw_result_error(failed.get(), sql);
+  std::vector<Row> rows;
+  if (PQresultStatus(result.get()) != PGRES_TUPLES_OK) return rows;  // e.g. an UPDATE
+  RowDecoder decoder(statement != nullptr ? &statement->shape : nullptr);
+  decoder.describe(result.get());
+  int n = PQntuples(result.get());
+  rows.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    std::vector<Value> values;
+    decoder.decode(result.get(), i, values);
+    rows.emplace_back(decoder.names(), std::move(values));
+  }
+  return rows;
 }
 
 void PgConnection::execute_script(std::string_view sql) { simple(sql); }

@@ -47,6 +47,7 @@ class PgConnection final : public Connection {
   Backend backend() const noexcept override { return Backend::postgresql; }
   std::int64_t execute(std::string_view sql, const Params& params = {}) override;
   Rows query(std::string_view sql, const Params& params = {}) override;
+  std::vector<Row> query_all(std::string_view sql, const Params& params = {}) override;
   void execute_script(std::string_view sql) override;
   std::int64_t last_insert_id() override;
   bool ping() noexcept override;
@@ -59,6 +60,7 @@ class PgConnection final : public Connection {
   void clear_statement_cache() override;
   std::unique_ptr<BulkInsert> bulk_insert(std::string_view table,
                                           std::vector<std::string> columns) override;
+  Rows bulk_read(std::string_view select_sql) override;  // copy_out.cpp
 
   // The redacted URL, for messages.
   const std::string& where() const noexcept { return where_; }
@@ -78,6 +80,7 @@ class PgConnection final : public Connection {
  private:
   // The bulk writer drives the COPY sub-protocol over this connection's socket.
   friend class PgBulkInsert;
+  friend class PgCopyReader;
   // Refuses another statement while a COPY owns the connection.
   void check_not_copying(std::string_view sql) const;
 

@@ -12,12 +12,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <list>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <variant>
@@ -841,6 +843,26 @@ std::string pragma(Handle& handle, const std::string& sql) {
   return answer;
 }
 
+// Switching to WAL needs the file to itself for a moment. Two connections that both
+// read the file first (two instances starting on a new database) can meet where
+// SQLite answers SQLITE_BUSY at once instead of waiting (it would otherwise risk a
+// deadlock), so the busy timeout alone does not cover the switch: it is retried
+// until that timeout has passed.
+std::string set_journal_mode(Handle& handle, const std::string& journal, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    try {
+      return lower(pragma(handle, "PRAGMA journal_mode=" + journal));
+    } catch (const DatabaseError& e) {
+      int code = e.native_code() & 0xFF;
+      if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) ||
+          std::chrono::steady_clock::now() >= deadline)
+        throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
 // Per-connection set-up from Config::sqlite, in an order that matters: the busy
 // timeout first, so that switching to WAL (which needs a moment of exclusive
 // access) waits for another connection instead of failing.
@@ -860,7 +882,7 @@ void configure(Handle& handle, const SqliteOptions& options) {
   // The journal mode is a property of the file, set by whoever may write it; a
   // read-only connection takes the file as it is.
   if (sqlite3_db_readonly(handle.db, "main") != 1) {
-    std::string mode = lower(pragma(handle, "PRAGMA journal_mode=" + journal));
+    std::string mode = set_journal_mode(handle, journal, options.busy_timeout_ms);
     const char* file = sqlite3_db_filename(handle.db, "main");
     bool in_memory = file == nullptr || *file == '\0';
     if (mode != journal && !in_memory)
