@@ -97,6 +97,46 @@ TEST_P(MigrateTest, RevisionFailingInItsMiddleChangesNothing) {
   EXPECT_EQ(migrate::current(*db_, dir_), "r4");
 }
 
+TEST_P(MigrateTest, FailingRevisionLeavesTheRevisionsBeforeItInTheSameRunApplied) {
+  write("r5_broken.yaml", kBroken);
+  try {
+    migrate::upgrade(*db_, dir_);
+    ADD_FAILURE() << "the broken revision applied";
+  } catch (const migrate::MigrationError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("revision r5"), std::string::npos) << m;
+    EXPECT_NE(m.find("upgrade[2] `sql`"), std::string::npos) << m;
+  }
+  EXPECT_EQ(migrate::current(*db_, dir_), "r4");
+  ASSERT_EQ(migrate::history(*db_).size(), 4u);
+  for (const auto& row : migrate::history(*db_)) EXPECT_GE(row.duration_ms, 0) << row.id;
+  seed();
+  EXPECT_EQ(users().size(), 2u);
+  fs::remove(fs::path(dir_) / "r5_broken.yaml");
+  EXPECT_TRUE(migrate::upgrade(*db_, dir_).empty());
+}
+
+TEST_P(MigrateTest, SqlStepEndingInALineCommentDoesNotSwallowTheNextStep) {
+  migrate::upgrade(*db_, dir_);
+  seed();
+  write("r5_comment.yaml", R"y(id: r5
+down_revision: r4
+message: a sql step whose last line is a comment
+created: 2026-01-05T00:00:00Z
+upgrade:
+  - sql: "UPDATE users SET name = upper(name) -- no line break after this comment"
+  - add_column: {table: users, column: {name: age, type: integer}}
+  - sql: "UPDATE users SET age = 7;  "
+downgrade:
+  - drop_column: {table: users, column: {name: age, type: integer}}
+)y");
+  EXPECT_EQ(migrate::upgrade(*db_, dir_), (Lines{"r5"}));
+  EXPECT_EQ(dump("SELECT name, age FROM users ORDER BY id"), (Lines{"ANN|7", "BOB|7"}));
+  EXPECT_EQ(migrate::current(*db_, dir_), "r5");
+  EXPECT_EQ(migrate::downgrade(*db_, dir_, "-1"), (Lines{"r5"}));
+  EXPECT_EQ(dump("SELECT name FROM users ORDER BY id"), (Lines{"ANN", "BOB"}));
+}
+
 TEST_P(MigrateTest, ChangedAppliedFileIsRefusedAndReported) {
   migrate::upgrade(*db_, dir_, "r2");
   // Line endings and trailing blanks are not a change.

@@ -140,6 +140,23 @@ std::vector<std::string> migration_epilogue(Backend b) {
   return {};
 }
 
+bool sends_whole_revisions(Backend b) { return b == Backend::postgresql; }
+
+std::string deferred_commit_sql(Backend b) {
+  return b == Backend::postgresql ? "SET LOCAL synchronous_commit = off" : "";
+}
+
+std::string durable_commit_script(Backend b) {
+  // A commit with a transaction id waits for the flush up to its own record, which
+  // follows every earlier commit's.
+  return b == Backend::postgresql ? "BEGIN; SELECT txid_current(); COMMIT" : "";
+}
+
+std::string elapsed_ms_sql(Backend b) {
+  return b == Backend::postgresql ? "(extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint"
+                                  : "0";
+}
+
 std::string foreign_key_check_sql(Backend b) {
   return b == Backend::sqlite ? "PRAGMA foreign_key_check" : "";
 }

@@ -56,6 +56,20 @@ std::string foreign_key_check_sql(Backend b);
 // that FAIL when a foreign key is broken, so `sqlite3 -bail` stops before COMMIT and the
 // revision rolls back. PostgreSQL: none.
 std::vector<std::string> foreign_key_check_script(Backend b);
+// Whether a revision goes to the server as one script (BEGIN; steps; history row;
+// COMMIT): PostgreSQL, where each statement would cost a round trip. SQLite reads
+// between statements (triggers before a rebuild, the foreign-key check's rows) and
+// runs in-process, so it goes step by step.
+bool sends_whole_revisions(Backend b);
+// In such a script, right after BEGIN: lets its COMMIT skip the WAL flush, which a
+// later durable commit of the same run makes for it ("" where there is no such thing).
+std::string deferred_commit_sql(Backend b);
+// A transaction whose commit waits for the WAL flush, making every earlier commit
+// durable ("" where every commit already is).
+std::string durable_commit_script(Backend b);
+// An expression for the milliseconds since the transaction began, for the history
+// row's duration when the server runs the whole revision.
+std::string elapsed_ms_sql(Backend b);
 // The CREATE TRIGGER statements a rebuild of `table` must re-create, read from the live
 // database (AlterContext::triggers). PostgreSQL alters tables in place: none.
 std::vector<std::string> triggers_to_preserve(Connection& conn, const std::string& table);

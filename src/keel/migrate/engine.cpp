@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <charconv>
 #include <ctime>
+#include <future>
 #include <map>
 #include <set>
 #include <thread>
@@ -185,8 +186,8 @@ struct State {
   std::vector<std::string> tampered;  // one line each
 };
 
-State read_state(Connection& conn, const std::string& dir) {
-  State s{load_history(dir), read_applied(conn), {}, {}, {}};
+State read_state(Connection& conn, History history) {
+  State s{std::move(history), read_applied(conn), {}, {}, {}};
   for (const auto& row : s.rows) {
     s.applied.insert(row.id);
     const Revision* rev = s.history.find(row.id);
@@ -199,6 +200,10 @@ State read_state(Connection& conn, const std::string& dir) {
     }
   }
   return s;
+}
+
+State read_state(Connection& conn, const std::string& dir) {
+  return read_state(conn, load_history(dir));
 }
 
 // `verb` is what is refused: "migrate", "autogenerate".
@@ -215,21 +220,93 @@ void refuse_if_unsafe(const State& s, std::string_view verb = "migrate") {
                                      verb, fmt::join(s.unknown, ", "), s.history.dir));
 }
 
+// The script of one revision for dialect::sends_whole_revisions(), with `after` set
+// to the model it leaves; nullopt when an operation does not render, which the step-by-step path
+// then reports naming the step. `durable` false: its COMMIT does not wait for the WAL
+// flush — a later durable commit of the same run flushes it (run_all).
+std::optional<std::string> revision_script(const Revision& rev, bool up, Backend b,
+                                           const schema::MetaData& before, bool durable,
+                                           schema::MetaData& after) {
+  const Dialect& d = dialect_for(b);
+  // Each statement ends on a line of its own, so that a sql step's closing line
+  // comment cannot swallow the separator.
+  std::string out = "BEGIN;\n";
+  if (std::string defer = dialect::deferred_commit_sql(b); !durable && !defer.empty())
+    out += defer + ";\n";
+  schema::MetaData current = before;
+  try {
+    for (const auto& step : up ? rev.upgrade : rev.downgrade) {
+      if (const auto* sql = std::get_if<SqlStep>(&step)) {
+        if (const std::string& text = sql_for(*sql, b); !text.empty()) out += text + "\n;\n";
+        continue;
+      }
+      const auto& op = std::get<schema::Operation>(step);
+      schema::MetaData next = current;
+      schema::apply(next, op);
+      dialect::AlterContext ctx{current, next, {}};
+      for (const auto& stmt : dialect::operation_statements(op, ctx, b)) out += stmt + "\n;\n";
+      current = std::move(next);
+    }
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  // Ids are letters, digits, '_' and '-', checksums hex (revision.cpp): as literals they
+  // need no escaping whatever the server's string settings. The duration is the
+  // server's, from BEGIN to this row.
+  const std::string id = dialect::DdlRenderer::string_literal(rev.id, "revision");
+  if (up)
+    out += fmt::format(
+        "INSERT INTO {} ({}, {}, {}, {}) VALUES ({}, {}, {}, {});\n", d.quote(kTable),
+        d.quote("revision"), d.quote("applied_at"), d.quote("duration_ms"), d.quote("checksum"),
+        id, d.now_utc(), dialect::elapsed_ms_sql(b),
+        dialect::DdlRenderer::string_literal(rev.checksum, "checksum"));
+  else
+    out += fmt::format("DELETE FROM {} WHERE {} = {};\n", d.quote(kTable), d.quote("revision"), id);
+  out += "COMMIT";
+  after = std::move(current);
+  return out;
+}
+
+// Makes the run's commits so far durable: a commit with a transaction id waits for
+// the WAL flush up to its own record, which follows every earlier commit's.
+void flush_commits(Connection& conn) {
+  if (std::string script = dialect::durable_commit_script(conn.backend()); !script.empty())
+    conn.execute_script(script);
+}
+
 // Runs one revision's steps and its keel_version change in one transaction, or in a
 // savepoint when the caller has one open (upgrade_in_transaction); returns how long
-// that took.
+// that took. With `durable` false the commit may leave its WAL flush to a later one;
+// `deferred` then says whether it did.
 std::chrono::milliseconds run_revision(Connection& conn, const Revision& rev, bool up,
-                                       schema::MetaData& model) {
+                                       schema::MetaData& model, bool durable, bool& deferred) {
   const Backend b = conn.backend();
   const auto& steps = up ? rev.upgrade : rev.downgrade;
   const char* list = up ? "upgrade" : "downgrade";
   const auto started = Clock::now();
-  // Inside the caller's transaction only a savepoint is ours to undo; the prologue
-  // (SQLite's foreign-key PRAGMA) is refused there by upgrade_in_transaction.
+  // Inside the caller's transaction only a savepoint is ours to undo.
   const int outer = conn.transaction_depth();
   const bool nested = outer > 0;
-  if (!nested)
-    for (const auto& s : dialect::migration_prologue(b)) conn.execute(s);
+  deferred = false;
+  if (!nested && dialect::sends_whole_revisions(b)) {
+    schema::MetaData after;
+    if (auto script = revision_script(rev, up, b, model, durable, after)) {
+      try {
+        conn.execute_script(*script);
+        model = std::move(after);
+        deferred = !durable;
+        conn.clear_statement_cache();
+        return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+      } catch (const DatabaseError& e) {
+        if (e.kind() == ErrorKind::connection || conn.broken())
+          throw MigrationError(e.kind(), fmt::format("revision {} ({}) {}: {}", rev.id, rev.path,
+                                                     list, e.what()));
+        if (conn.in_transaction()) conn.abandon_transaction();
+        // The server does not say which step failed: running the revision again step
+        // by step, in a transaction of its own, names it (and rolls back again).
+      }
+    }
+  }
   try {
     conn.begin();
     schema::MetaData current = model;
@@ -273,9 +350,8 @@ std::chrono::milliseconds run_revision(Connection& conn, const Revision& rev, bo
     try {
       if (nested) {
         if (conn.transaction_depth() > outer) conn.rollback();
-      } else {
-        if (conn.in_transaction()) conn.abandon_transaction();
-        for (const auto& s : dialect::migration_epilogue(b)) conn.execute(s);
+      } else if (conn.in_transaction()) {
+        conn.abandon_transaction();
       }
     } catch (...) {
       // The revision's own error is the one to report.
@@ -283,8 +359,6 @@ std::chrono::milliseconds run_revision(Connection& conn, const Revision& rev, bo
     conn.clear_statement_cache();
     throw;
   }
-  if (!nested)
-    for (const auto& s : dialect::migration_epilogue(b)) conn.execute(s);
   // Cached plans may name tables this revision replaced.
   conn.clear_statement_cache();
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
@@ -298,10 +372,10 @@ struct UpgradePlan {
   schema::MetaData model;
 };
 
-UpgradePlan plan_upgrade(Connection& conn, const std::string& dir, std::optional<int> steps,
+UpgradePlan plan_upgrade(Connection& conn, History history, std::optional<int> steps,
                          const std::string& goal) {
   ensure_version_table(conn);
-  UpgradePlan plan{read_state(conn, dir), {}, {}};
+  UpgradePlan plan{read_state(conn, std::move(history)), {}, {}};
   const State& s = plan.state;
   refuse_if_unsafe(s);
   std::set<std::string> wanted = steps ? std::set<std::string>{} : ancestors(s.history, goal);
@@ -315,18 +389,44 @@ UpgradePlan plan_upgrade(Connection& conn, const std::string& dir, std::optional
 }
 
 // Runs `todo` in order, telling options.progress before and after each; returns the ids.
+// The migration prologue (SQLite's foreign keys off, which it ignores inside a
+// transaction) holds for the whole run, outside each revision's transaction; inside the
+// caller's transaction upgrade_in_transaction refuses a backend that has one. Only the
+// last revision's commit waits for the WAL flush, which makes the earlier ones durable
+// too; a run that stops early flushes what it committed before it throws.
 std::vector<std::string> run_all(Connection& conn, const std::vector<const Revision*>& todo,
                                  bool up, schema::MetaData& model, const RunOptions& options) {
   std::vector<std::string> done;
-  for (std::size_t i = 0; i < todo.size(); ++i) {
-    const Revision& rev = *todo[i];
-    RunEvent event{RunEvent::Kind::starting, rev.id, rev.message, i + 1, todo.size(), {}, {}};
-    if (options.progress) options.progress(event);
-    event.duration = run_revision(conn, rev, up, model);
-    done.push_back(rev.id);
-    event.kind = RunEvent::Kind::finished;
-    if (options.progress) options.progress(event);
+  if (todo.empty()) return done;
+  const Backend b = conn.backend();
+  const bool own = conn.transaction_depth() == 0;
+  if (own)
+    for (const auto& s : dialect::migration_prologue(b)) conn.execute(s);
+  bool unflushed = false;
+  try {
+    for (std::size_t i = 0; i < todo.size(); ++i) {
+      const Revision& rev = *todo[i];
+      RunEvent event{RunEvent::Kind::starting, rev.id, rev.message, i + 1, todo.size(), {}, {}};
+      if (options.progress) options.progress(event);
+      bool deferred = false;
+      event.duration = run_revision(conn, rev, up, model, i + 1 == todo.size(), deferred);
+      unflushed = deferred;
+      done.push_back(rev.id);
+      event.kind = RunEvent::Kind::finished;
+      if (options.progress) options.progress(event);
+    }
+  } catch (...) {
+    try {
+      if (unflushed && !conn.broken()) flush_commits(conn);
+      if (own)
+        for (const auto& s : dialect::migration_epilogue(b)) conn.execute(s);
+    } catch (...) {
+      // The revision's own error is the one to report.
+    }
+    throw;
   }
+  if (own)
+    for (const auto& s : dialect::migration_epilogue(b)) conn.execute(s);
   return done;
 }
 
@@ -377,6 +477,34 @@ struct RunConnection {
   Pool::Lease lease;
 };
 
+// The migration lock and the run's connection (released in that order's reverse).
+struct LockedRun {
+  std::unique_ptr<InstanceLock> lock;
+  std::unique_ptr<RunConnection> run;
+  Connection& conn() { return *run->lease; }
+};
+
+using Opening = std::future<std::unique_ptr<RunConnection>>;
+
+// Starts opening the run's connection on a thread of its own. A database server's
+// connection costs round trips and authentication, so it opens while the revision
+// files are read; a SQLite file opens only once they are known to be good, so that a
+// broken history leaves no database file behind.
+Opening start_connecting(Database& db, bool early) {
+  if (early && db.config().is_sqlite()) return {};
+  return std::async(std::launch::async, [&db] { return std::make_unique<RunConnection>(db); });
+}
+
+// Takes the lock while the run's connection opens (on PostgreSQL the lock holds a
+// connection of its own); the run's connection is used only once the lock is held.
+LockedRun lock_and_connect(Database& db, const RunOptions& options, Opening opening) {
+  if (!opening.valid()) opening = start_connecting(db, false);
+  LockedRun out;
+  out.lock = take_lock(db.config(), options);
+  out.run = opening.get();
+  return out;
+}
+
 }  // namespace
 
 schema::Table version_table() { return version_meta().tables.front(); }
@@ -419,6 +547,7 @@ CheckReport check(Database& db, const std::string& dir) {
 
 std::vector<std::string> upgrade(Database& db, const std::string& dir, std::string_view target,
                                  const RunOptions& options) {
+  Opening opening = start_connecting(db, true);
   History preview = load_history(dir);  // broken files fail before anything is locked
   std::optional<int> steps = relative(target, '+');
   std::string goal = steps ? "" : resolve_revision(preview, target);
@@ -426,10 +555,9 @@ std::vector<std::string> upgrade(Database& db, const std::string& dir, std::stri
     throw UsageError(
         "upgrade --backup copies SQLite databases only; back up PostgreSQL with pg_dump "
         "before upgrading");
-  auto lock = take_lock(db.config(), options);
-  RunConnection run(db);
-  Connection& conn = *run.lease;
-  UpgradePlan plan = plan_upgrade(conn, dir, steps, goal);
+  LockedRun locked = lock_and_connect(db, options, std::move(opening));
+  Connection& conn = locked.conn();
+  UpgradePlan plan = plan_upgrade(conn, std::move(preview), steps, goal);
   const State& s = plan.state;
   auto& todo = plan.todo;
   auto& model = plan.model;
@@ -462,20 +590,20 @@ std::vector<std::string> upgrade_in_transaction(Connection& conn, const std::str
   History preview = load_history(dir);
   std::optional<int> steps = relative(target, '+');
   std::string goal = steps ? "" : resolve_revision(preview, target);
-  UpgradePlan plan = plan_upgrade(conn, dir, steps, goal);
+  UpgradePlan plan = plan_upgrade(conn, std::move(preview), steps, goal);
   return run_all(conn, plan.todo, true, plan.model, options);
 }
 
 std::vector<std::string> downgrade(Database& db, const std::string& dir, std::string_view target,
                                    const RunOptions& options) {
+  Opening opening = start_connecting(db, true);
   History preview = load_history(dir);
   std::optional<int> steps = relative(target, '-');
   std::string goal = steps || target == "base" ? "" : resolve_revision(preview, target);
-  auto lock = take_lock(db.config(), options);
-  RunConnection run(db);
-  Connection& conn = *run.lease;
+  LockedRun locked = lock_and_connect(db, options, std::move(opening));
+  Connection& conn = locked.conn();
   ensure_version_table(conn);
-  State s = read_state(conn, dir);
+  State s = read_state(conn, std::move(preview));
   refuse_if_unsafe(s);
   if (!goal.empty() && !s.applied.count(goal))
     throw MigrationError(ErrorKind::usage,

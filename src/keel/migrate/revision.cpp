@@ -12,11 +12,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "keel/migrate.hpp"
 #include "schema/operations_yaml.hpp"
@@ -25,6 +28,9 @@ namespace keel::migrate {
 namespace {
 
 namespace fs = std::filesystem;
+
+// From this many files on, load_history parses on two threads.
+constexpr std::size_t kParallelLoad = 8;
 
 std::string at(const std::string& path, const YAML::Mark& mark) {
   if (mark.is_null()) return path;
@@ -213,10 +219,33 @@ History load_history(const std::string& dir, Heads allowed) {
   }
   std::sort(files.begin(), files.end());
 
+  // Parsing YAML is most of the time a short run spends before its first statement:
+  // the files are parsed on two threads, and a broken one is reported as a sequential
+  // load would, the first in name order.
+  std::vector<std::optional<Revision>> parsed(files.size());
+  std::vector<std::exception_ptr> failed(files.size());
+  auto parse = [&](std::size_t from, std::size_t step) {
+    for (std::size_t i = from; i < files.size(); i += step) {
+      try {
+        parsed[i] = load_revision_file(files[i]);
+      } catch (...) {
+        failed[i] = std::current_exception();
+      }
+    }
+  };
+  if (files.size() >= kParallelLoad) {
+    std::thread other(parse, 1, 2);
+    parse(0, 2);
+    other.join();
+  } else {
+    parse(0, 1);
+  }
   std::vector<Revision> loaded;
   std::map<std::string, std::size_t> by_id;
-  for (const auto& f : files) {
-    Revision rev = load_revision_file(f);
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (failed[i]) std::rethrow_exception(failed[i]);
+    const std::string& f = files[i];
+    Revision rev = std::move(*parsed[i]);
     if (auto it = by_id.find(rev.id); it != by_id.end())
       throw ConfigError(fmt::format("{}: key id: revision {} is also defined in {}", f, rev.id,
                                     loaded[it->second].path));
