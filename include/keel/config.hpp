@@ -95,6 +95,10 @@ struct Config {
   std::string schema_file;
   // The file's `migrations:` key, resolved the same way; empty when not given.
   std::string migrations_dir;
+  // The section's `instance_lock:` key: the name the application takes its
+  // instance lock under (keel/instance_lock.hpp); `keel transfer` holds it on the
+  // source for the whole run.
+  std::string instance_lock = "keel";
 
   bool is_sqlite() const noexcept { return url.is_sqlite(); }
   bool is_postgresql() const noexcept { return url.is_postgresql(); }

@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "keel/config.hpp"
@@ -46,7 +47,7 @@ struct Progress {
   std::int64_t total_rows = 0;  // rows of this table in the source
   std::int64_t bytes = 0;       // payload bytes of this table read so far
   bool done = false;            // this table is loaded
-  std::string phase;            // "load", "constraints", "sequences", "verify", "commit"
+  std::string phase;            // "load", "indexes", "constraints", "sequences", "verify", "commit"
 };
 
 struct Options {
@@ -111,6 +112,9 @@ struct Report {
   std::int64_t rows = 0;
   std::int64_t bytes = 0;
   double seconds = 0;
+  // Wall seconds of each phase after pre-flight, in the order they ran: "schema",
+  // "load", "indexes", "constraints", "sequences", "verify", "after", "commit".
+  std::vector<std::pair<std::string, double>> phases;
   std::int64_t peak_rss_bytes = 0;  // of this process, at the end
   // The report as one JSON object (format: docs/transfer.md).
   std::string to_json() const;

@@ -16,6 +16,7 @@
 #include "keel/schema.hpp"
 #include "keel/transfer/checksum.hpp"
 #include "keel/transfer/coerce.hpp"
+#include "keel/transfer/forms.hpp"
 #include "support/backend_test.hpp"
 
 namespace keel {
@@ -104,11 +105,13 @@ class TransferChecksumTest : public testing::BackendTest {
     for (const auto& row : rows) EXPECT_EQ(conn_->execute(sql, Params(row)), 1);
   }
 
-  // The checksum of the table as keel reads it back.
+  // The checksum of the table as transfer reads it back: bulk_read, and on
+  // PostgreSQL jsonb's output hashed as it comes.
   transfer::Checksum read_back() {
-    transfer::TableChecksum sum(types_);
+    transfer::TableChecksum sum(types_, is_postgresql() ? transfer::JsonSource::jsonb_output
+                                                        : transfer::JsonSource::any_text);
     for (const Row& row :
-         conn_->query(fmt::format("SELECT {} FROM everything", fmt::join(names_, ", "))))
+         conn_->bulk_read(fmt::format("SELECT {} FROM everything", fmt::join(names_, ", "))))
       sum.add_row(row.values());
     return sum.result();
   }
@@ -126,6 +129,39 @@ TEST_P(TransferChecksumTest, ReadBackValuesChecksumAsTheCoercedOnes) {
   EXPECT_EQ(expected.rows, 5u);
   EXPECT_EQ(read_back(), expected)
       << transfer::to_string(read_back()) << " vs " << transfer::to_string(expected);
+}
+
+// The source side spells each document as jsonb prints it, so the target's JSON is
+// hashed unparsed: key order by length then bytes, duplicates, escapes, numbers.
+TEST_P(TransferChecksumTest, JsonSpelledAsJsonbPrintsItChecksumsAsTheReadBack) {
+  const std::vector<std::string> docs = {
+      R"({"bb":1,"a":2,"c":{"zz":[],"y":{}},"ab":null})",
+      R"({"k":1,"k":{"x":2},"kk":3})",
+      "[\"tab\\t nl\\n cr\\r bs\\b ff\\f q\\\" sl\\\\ \\/ ctl\\u0001 del\\u007f\"]",
+      R"(["\u00e9\ud83d\ude00", "\u2028", "é"])",
+      R"([0, -0, -0.0, 1.50, 1e2, 1E-3, 2.5e+3, 12345678901234567890123, -1.0e-10, 0.000])",
+      R"({"":1, "é":2, "e":3, "ée":4})",
+      R"(  true  )",
+      R"("scalar")",
+      R"(null)",
+      R"(12.50)",
+  };
+  std::vector<std::vector<Value>> rows;
+  for (std::size_t i = 0; i < docs.size(); ++i) {
+    std::vector<Value> row(names_.size());
+    row[0] = Value(static_cast<std::int64_t>(i + 1));
+    row[12] = Value(Json{docs[i]});
+    rows.push_back(std::move(row));
+  }
+  insert(rows);
+  EXPECT_EQ(read_back(), checksum_of(rows));
+  if (is_postgresql()) {
+    for (const auto& doc : docs) {
+      EXPECT_EQ(conn_->query_one("SELECT CAST(? AS jsonb)::text", {doc})->get<std::string>(0),
+                transfer::forms::jsonb_text(doc).value_or("(invalid)"))
+          << doc;
+    }
+  }
 }
 
 TEST_P(TransferChecksumTest, OneMicrosecondLaterIsADifferentChecksum) {

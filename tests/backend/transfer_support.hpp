@@ -100,7 +100,7 @@ class TransferFixture {
       case ValueType::timestamp: return "s" + format_timestamp(std::get<Timestamp>(v.storage()));
       case ValueType::json: {
         const auto& t = std::get<Json>(v.storage()).text;
-        return "j" + transfer::forms::canonical_json(t).value_or("?" + t);
+        return "j" + transfer::forms::jsonb_text(t).value_or("?" + t);
       }
       case ValueType::decimal: {
         const auto& t = std::get<Decimal>(v.storage()).text;

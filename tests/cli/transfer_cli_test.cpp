@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -68,6 +69,32 @@ TEST_F(TransferCliTest, HeldInstanceLockExits3) {
   EXPECT_EQ(r.exit_code, 3) << testing::describe(r);
   EXPECT_NE(r.err.find("Stop the application"), std::string::npos) << r.err;
   EXPECT_EQ(target_tables(), 0);
+}
+
+// The operator's usual call: `keel --config keel.yaml transfer --to …` takes the
+// application's database as the source and its instance-lock name from the file.
+TEST_F(TransferCliTest, KeelYamlGivesTheSourceAndTheInstanceLockName) {
+  small_source();
+  auto yaml = dir_ / "app.yaml";
+  {
+    std::ofstream f(yaml);
+    f << "database:\n  url: " << from() << "\n  instance_lock: myapp\n";
+  }
+  auto no_source = testing::run_keel({"transfer", "--to", to()}, process_options());
+  EXPECT_EQ(no_source.exit_code, 2) << testing::describe(no_source);
+  EXPECT_NE(no_source.err.find("--from is required"), std::string::npos) << no_source.err;
+  {
+    auto lock = acquire_instance_lock(source_config(), "myapp");
+    auto held = testing::run_keel({"--config", yaml.string(), "transfer", "--to", to()},
+                                  process_options());
+    EXPECT_EQ(held.exit_code, 3) << testing::describe(held);
+    EXPECT_NE(held.err.find("myapp"), std::string::npos) << held.err;
+    EXPECT_EQ(target_tables(), 0);
+  }
+  auto r = testing::run_keel({"--config", yaml.string(), "transfer", "--to", to()},
+                             process_options());
+  EXPECT_EQ(r.exit_code, 0) << testing::describe(r);
+  EXPECT_EQ(expect_same_rows(), 2);
 }
 
 TEST_F(TransferCliTest, RefusedValueExits1WithRollbackInstructions) {
@@ -136,6 +163,10 @@ TEST_F(TransferCliTest, ReportFileHoldsTheJsonReport) {
   ASSERT_EQ(j["tables"].size(), 1u);
   EXPECT_EQ(j["tables"][0]["name"], "users");
   EXPECT_EQ(j["tables"][0]["coercions"][0]["kind"], "timestamp_from_text_as_utc");
+  std::vector<std::string> phases;
+  for (const auto& p : j["phases"]) phases.push_back(p["phase"]);
+  EXPECT_EQ(phases, (std::vector<std::string>{"schema", "load", "indexes", "constraints",
+                                              "sequences", "verify", "commit"}));
   EXPECT_EQ(expect_same_rows(), 2);
 }
 

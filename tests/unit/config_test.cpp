@@ -178,6 +178,15 @@ TEST(ConfigTest, EngineAndFieldsBuildAPostgresUrl) {
   EXPECT_EQ(c.url_source, "keel.yaml:2");
 }
 
+TEST(ConfigTest, InstanceLockNameIsReadBesideTheUrlAndDefaultsToKeel) {
+  EXPECT_EQ(default_config().instance_lock, "keel");
+  Config c = yaml("database:\n  url: sqlite:///app.db\n  instance_lock: sessiond\n");
+  EXPECT_EQ(c.instance_lock, "sessiond");
+  EXPECT_EQ(c.url.path, "app.db");
+  EXPECT_NE(yaml_error("database:\n  instance_lock: ''\n").find("instance_lock"),
+            std::string::npos);
+}
+
 TEST(ConfigTest, EngineSqliteWithoutPathKeepsTheDefaultPath) {
   Config c = yaml("database:\n  engine: sqlite\n");
   EXPECT_TRUE(c.is_sqlite());

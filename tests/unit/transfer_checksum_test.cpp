@@ -176,13 +176,25 @@ TEST(ChecksumCanonicalTest, JsonDifferencesThatMatterStay) {
   EXPECT_NE(one("json", Json{R"(["1"])"}), one("json", Json{"[1]"}));
 }
 
-TEST(ChecksumCanonicalTest, JsonNumbersAsNumericPrintsThem) {
-  using transfer::forms::canonical_json;
-  EXPECT_EQ(canonical_json(R"({"b":1,"a":[1.50,1e2]})"), R"({"a":[1.50,100],"b":1})");
-  EXPECT_EQ(canonical_json("[1E+2, 1.5e-3, -0, -0.0, 0.5e1, 1.50e1, 12345678901234567890123]"),
-            "[100,0.0015,0,0.0,5,15.0,12345678901234567890123]");
-  EXPECT_EQ(canonical_json(R"(["\u00e9", "é", "tab\t"])"), R"(["é","é","tab\u0009"])");
-  EXPECT_EQ(canonical_json("{not json"), std::nullopt);
+TEST(ChecksumCanonicalTest, JsonSpelledAsJsonbPrintsIt) {
+  using transfer::forms::jsonb_text;
+  // Shorter keys first, then bytewise; ", " and ": " between items.
+  EXPECT_EQ(jsonb_text(R"({"bb":1,"a":[1.50,1e2],"c":2})"), R"({"a": [1.50, 100], "c": 2, "bb": 1})");
+  EXPECT_EQ(jsonb_text("[1E+2, 1.5e-3, -0, -0.0, 0.5e1, 1.50e1, 12345678901234567890123]"),
+            "[100, 0.0015, 0, 0.0, 5, 15.0, 12345678901234567890123]");
+  EXPECT_EQ(jsonb_text(R"(["\u00e9", "é", "tab\t", "\u0001"])"),
+            R"(["é", "é", "tab\t", "\u0001"])");
+  EXPECT_EQ(jsonb_text("{not json"), std::nullopt);
+}
+
+TEST(ChecksumCanonicalTest, JsonbOutputIsHashedAsItComes) {
+  // The target side: PostgreSQL's text is already canonical and is not parsed again.
+  schema::ColumnType json = *schema::parse_type("json");
+  std::string from_source, from_target;
+  transfer::append_canonical(from_source, Value(Json{R"({"bb":1,"a":2})"}), json);
+  transfer::append_canonical(from_target, Value(Json{R"({"a": 2, "bb": 1})"}), json,
+                             transfer::JsonSource::jsonb_output);
+  EXPECT_EQ(from_source, from_target);
 }
 
 TEST(ChecksumCanonicalTest, UuidLowercase) {

@@ -387,5 +387,25 @@ TEST(CoerceKindsTest, EveryCoercedValueIsAlreadyExactForItsColumn) {
   }
 }
 
+// Verification asks coerce() for the jsonb spelling while it validates, so each
+// document is parsed once; the refusals stay the same, with the same reasons.
+TEST(CoerceJsonSpellingTest, ValidDocumentComesWithItsJsonbSpelling) {
+  auto c = transfer::coerce(Value(R"({"bb": 1,"a":[1.50,1e2]})"), type_of("json"), true);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c.jsonb, R"({"a": [1.50, 100], "bb": 1})");
+  EXPECT_EQ(transfer::coerce(Value(7), type_of("json"), true).jsonb, "7");
+  EXPECT_EQ(transfer::coerce(Value(Json{"[ ]"}), type_of("json"), true).jsonb, "[]");
+  EXPECT_EQ(transfer::coerce(Value("[1]"), type_of("json")).jsonb, "");  // not asked
+}
+
+TEST(CoerceJsonSpellingTest, RefusalsKeepTheirReasonsWhenSpellingIsAsked) {
+  auto nul = transfer::coerce(Value(R"({"a":"x\u0000y"})"), type_of("json"), true);
+  ASSERT_FALSE(nul.ok());
+  EXPECT_NE(nul.refusal->reason.find("jsonb cannot store"), std::string::npos);
+  auto bad = transfer::coerce(Value("{a:1}"), type_of("json"), true);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.refusal->reason.find("parse error"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace keel

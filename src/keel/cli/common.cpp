@@ -51,18 +51,21 @@ std::vector<Verb> registered_verbs() {
   return verbs;
 }
 
-Config load_config(const Globals& globals) {
-  ConfigSources sources;
+std::optional<std::string> config_file(const Globals& globals) {
+  std::error_code ec;
   if (!globals.config_file.empty()) {
     // Checked here so a typo in --config is not mistaken for "no file, defaults".
-    std::error_code ec;
     if (!std::filesystem::is_regular_file(globals.config_file, ec))
       throw ConfigError(fmt::format("--config {}: no such file", globals.config_file));
-    sources.file = globals.config_file;
-  } else {
-    std::error_code ec;
-    if (std::filesystem::is_regular_file("keel.yaml", ec)) sources.file = "keel.yaml";
+    return globals.config_file;
   }
+  if (std::filesystem::is_regular_file("keel.yaml", ec)) return "keel.yaml";
+  return std::nullopt;
+}
+
+Config load_config(const Globals& globals) {
+  ConfigSources sources;
+  sources.file = config_file(globals);
   if (!globals.url.empty()) sources.explicit_url = globals.url;
   return resolve_config(sources);
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -57,6 +58,9 @@ bool register_verb(Verb (*make)());
 // Every registered verb, in the order of DESIGN.md's verb table.
 std::vector<Verb> registered_verbs();
 
+// The YAML file in force: --config (ConfigError when it does not exist), else
+// ./keel.yaml when there is one; nullopt for none.
+std::optional<std::string> config_file(const Globals& globals);
 // The configuration for `globals`: default < keel.yaml (or --config) < DATABASE_URL
 // < --url. Throws ConfigError naming the source.
 Config load_config(const Globals& globals);

@@ -110,11 +110,21 @@ void print_summary(const transfer::Report& r) {
 
 int run_transfer(const Globals& globals, const TransferOptions& o) {
   transfer::Options options;
-  options.from = resolve_config({.file = {}, .use_environment = false, .explicit_url = o.from,
-                                 .explicit_label = "--from"});
+  // keel.yaml (--config, or ./keel.yaml) is the application's: its database is the
+  // default source, its migrations and instance-lock name the defaults. DATABASE_URL
+  // is not read: during a move it may already name the target.
+  Config app = resolve_config(
+      {.file = config_file(globals), .use_environment = false, .explicit_url = {}});
+  if (o.from.empty() && app.url_source == "default")
+    throw UsageError("--from is required (or a keel.yaml whose database is the source)");
+  options.from = o.from.empty() ? app
+                                : resolve_config({.file = {}, .use_environment = false,
+                                                  .explicit_url = o.from,
+                                                  .explicit_label = "--from"});
   options.to = resolve_config({.file = {}, .use_environment = false, .explicit_url = o.to,
                                .explicit_label = "--to"});
-  options.migrations_dir = o.migrations;
+  options.migrations_dir = o.migrations.empty() ? app.migrations_dir : o.migrations;
+  options.lock_name = app.instance_lock;
   options.force = o.force;
   options.allow_missing_objects = o.allow_missing_objects;
   options.verify = transfer::parse_verify(o.verify);
@@ -190,7 +200,8 @@ Verb transfer_verb() {
       "columns) make it refuse unless --allow-missing-objects, which lists them.\n"
       "Exit 3: the source's instance lock is held (stop the application first).";
   verb.args = {
-      {"--from", "Source SQLite database URL (sqlite:///…)", &o->from, true, "URL"},
+      {"--from", "Source SQLite database URL (sqlite:///…; default: keel.yaml's database)",
+       &o->from, false, "URL"},
       {"--to", "Target PostgreSQL URL (postgresql://…)", &o->to, true, "URL"},
       {"--migrations",
        "Migrations directory: source at head; the target is migrated to it in the transaction",
@@ -208,7 +219,9 @@ Verb transfer_verb() {
       {"--after", "SQL file run on the target inside the transaction, after verification",
        &o->after, false, "FILE.sql"},
       {"--report", "Write the JSON report to FILE", &o->report, false, "FILE"},
-      {"--lock", "The application's instance-lock name (default keel)", &o->lock, false, "NAME"},
+      {"--lock", "The application's instance-lock name (default: keel.yaml's instance_lock, "
+                 "else keel)",
+       &o->lock, false, "NAME"},
   };
   verb.run = [o](const Globals& globals) {
     return run_guarded([&] { return run_transfer(globals, *o); });

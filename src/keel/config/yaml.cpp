@@ -192,8 +192,9 @@ class Reader {
   std::string origin_;
 };
 
-const Names kDatabaseKeys = {"url",      "engine", "host", "port",   "dbname",    "user",
-                             "password", "path",   "pool", "sqlite", "postgresql"};
+const Names kDatabaseKeys = {"url",  "engine", "host",   "port",       "dbname",
+                             "user", "password", "path", "pool",     "sqlite",
+                             "postgresql", "instance_lock"};
 const Names kPoolKeys = {"size", "max_overflow", "timeout_s", "recycle_s", "pre_ping"};
 const Names kSqliteKeys = {"journal_mode",    "synchronous", "foreign_keys",
                            "busy_timeout_ms", "cache_size",  "temp_store"};
@@ -272,6 +273,10 @@ void read_database(const Reader& r, const YAML::Node& node, const std::string& p
       read_sqlite(r, e, config.sqlite);
     } else if (e.name == "postgresql") {
       read_postgres(r, e, config.postgresql);
+    } else if (e.name == "instance_lock") {
+      // The lock checks the characters it allows when it is taken.
+      config.instance_lock = r.text(e, "an instance-lock name");
+      if (config.instance_lock.empty()) r.expected(e, "a non-empty instance-lock name");
     } else {
       fields.push_back(e);
     }

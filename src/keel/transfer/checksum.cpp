@@ -79,7 +79,8 @@ std::string to_string(const Checksum& checksum) {
   return fmt::format("{} rows, {:016x}", checksum.rows, checksum.sum);
 }
 
-void append_canonical(std::string& out, const Value& v, const ColumnType& type) {
+void append_canonical(std::string& out, const Value& v, const ColumnType& type,
+                      JsonSource json) {
   if (v.is_null()) {
     out += kNull;
     return;
@@ -149,12 +150,11 @@ void append_canonical(std::string& out, const Value& v, const ColumnType& type) 
       break;
     }
     case TypeKind::json: {
-      std::optional<std::string> canonical;
-      if (auto* j = std::get_if<Json>(&s))
-        canonical = forms::canonical_json(j->text);
-      else if (auto* text = text_of(v))
-        canonical = forms::canonical_json(*text);
-      if (canonical) return put_bytes(out, kJson, *canonical);
+      const std::string* text = text_of(v);
+      if (auto* j = std::get_if<Json>(&s)) text = &j->text;
+      if (text == nullptr) break;
+      if (json == JsonSource::jsonb_output) return put_bytes(out, kJson, *text);
+      if (auto canonical = forms::jsonb_text(*text)) return put_bytes(out, kJson, *canonical);
       break;
     }
     case TypeKind::uuid:
@@ -173,14 +173,30 @@ void append_canonical(std::string& out, const Value& v, const ColumnType& type) 
   put_foreign(out, v);
 }
 
-TableChecksum::TableChecksum(std::vector<ColumnType> types) : types_(std::move(types)) {}
+TableChecksum::TableChecksum(std::vector<ColumnType> types, JsonSource json)
+    : types_(std::move(types)), json_(json) {}
 
 void TableChecksum::add_row(std::span<const Value> row) {
   if (row.size() != types_.size())
     throw UsageError(fmt::format("checksum: a row of {} values for a table of {} columns",
                                  row.size(), types_.size()));
   buffer_.clear();
-  for (std::size_t i = 0; i < row.size(); ++i) append_canonical(buffer_, row[i], types_[i]);
+  for (std::size_t i = 0; i < row.size(); ++i) append_canonical(buffer_, row[i], types_[i], json_);
+  total_.sum += XXH3_64bits(buffer_.data(), buffer_.size());
+  ++total_.rows;
+}
+
+void TableChecksum::add_row(std::span<const Value> row, std::span<const std::string> jsonb) {
+  if (row.size() != types_.size() || jsonb.size() != types_.size())
+    throw UsageError(fmt::format("checksum: a row of {} values for a table of {} columns",
+                                 row.size(), types_.size()));
+  buffer_.clear();
+  for (std::size_t i = 0; i < row.size(); ++i) {
+    if (types_[i].kind == TypeKind::json && !row[i].is_null())
+      put_bytes(buffer_, kJson, jsonb[i]);
+    else
+      append_canonical(buffer_, row[i], types_[i], json_);
+  }
   total_.sum += XXH3_64bits(buffer_.data(), buffer_.size());
   ++total_.rows;
 }

@@ -16,7 +16,8 @@
 // a numeric by its normalised decimal (no leading or trailing zeros); a date as
 // its day number and a timestamp as microseconds since 1970 UTC; JSON as jsonb
 // gives it back (keys sorted, a duplicate key's last value, numbers as numeric
-// prints them: 1e2 is 100, 1.50 stays 1.50); a uuid in lowercase; text and blobs
+// prints them: 1e2 is 100, 1.50 stays 1.50 — jsonb's own output text, so that the
+// target's JSON is hashed as PostgreSQL gives it); a uuid in lowercase; text and blobs
 // as their bytes. Every value is type-tagged and length-prefixed, so ("ab", "c")
 // and ("a", "bc") differ. A value the column's type cannot read (text in an
 // integer column, an unparseable timestamp) is encoded as its own kind and
@@ -43,24 +44,35 @@ struct Checksum {
 // "1234 rows, 0123456789abcdef", for reports and mismatch messages.
 std::string to_string(const Checksum& checksum);
 
+// Where a table's JSON values come from: text in any spelling (SQLite), or
+// PostgreSQL's jsonb output, which is the canonical spelling already.
+enum class JsonSource { any_text, jsonb_output };
+
 // Accumulates the checksum of one table's rows, in any order.
 class TableChecksum {
  public:
   // `types`: the portable type of each column, in the order rows give values.
-  explicit TableChecksum(std::vector<schema::ColumnType> types);
+  explicit TableChecksum(std::vector<schema::ColumnType> types,
+                         JsonSource json = JsonSource::any_text);
 
   // Adds one row, one value per column; throws UsageError on a column count mismatch.
   void add_row(std::span<const Value> row);
+  // Adds one row whose JSON values come with their jsonb spelling already:
+  // `jsonb[i]` for each JSON column i whose value is not NULL (coerce() gives it
+  // while validating), so that no document is parsed twice.
+  void add_row(std::span<const Value> row, std::span<const std::string> jsonb);
   // The checksum of the rows added so far.
   Checksum result() const noexcept { return total_; }
 
  private:
   std::vector<schema::ColumnType> types_;
+  JsonSource json_;
   std::string buffer_;  // one row's encoding, reused
   Checksum total_;
 };
 
 // Appends the canonical encoding of `value` read as a `type` column's value.
-void append_canonical(std::string& out, const Value& value, const schema::ColumnType& type);
+void append_canonical(std::string& out, const Value& value, const schema::ColumnType& type,
+                      JsonSource json = JsonSource::any_text);
 
 }  // namespace keel::transfer

@@ -416,28 +416,51 @@ Coerced to_date(const Value& v, const ColumnType& t) {
 
 // ---- json, uuid, text, blob ------------------------------------------------------
 
-Coerced to_json(const Value& v, const ColumnType& t) {
+// Whether `text` can be stored as jsonb; with `spell`, its jsonb spelling in `out`
+// from the same parse (the reason for a refusal costs a second one, rarely).
+std::string json_check(const std::string& text, bool spell, std::string& out) {
+  if (!spell) return forms::json_problem(text);
+  if (auto jsonb = forms::jsonb_text(text)) {
+    out = std::move(*jsonb);
+    return {};
+  }
+  std::string problem = forms::json_problem(text);
+  return problem.empty() ? std::string("not storable as jsonb") : problem;
+}
+
+Coerced to_json(const Value& v, const ColumnType& t, bool spell) {
+  std::string jsonb;
   switch (v.type()) {
     case ValueType::json: {
-      std::string problem = forms::json_problem(std::get<Json>(v.storage()).text);
+      std::string problem = json_check(std::get<Json>(v.storage()).text, spell, jsonb);
       if (!problem.empty())
         return refused(RefusalKind::invalid_json, v, t, "is not JSON: " + problem);
-      return {};
+      Coerced c;
+      c.jsonb = std::move(jsonb);
+      return c;
     }
     case ValueType::text: {
       const std::string& s = std::get<std::string>(v.storage());
-      std::string problem = forms::json_problem(s);
+      std::string problem = json_check(s, spell, jsonb);
       if (!problem.empty())
         return refused(RefusalKind::invalid_json, v, t, "is not JSON: " + problem);
-      return converted(CoercionKind::json_from_text, Value(Json{s}));
+      Coerced c = converted(CoercionKind::json_from_text, Value(Json{s}));
+      c.jsonb = std::move(jsonb);
+      return c;
     }
-    case ValueType::integer:
-      return converted(CoercionKind::json_from_number,
-                       Value(Json{std::to_string(std::get<std::int64_t>(v.storage()))}));
+    case ValueType::integer: {
+      std::string text = std::to_string(std::get<std::int64_t>(v.storage()));
+      Coerced c = converted(CoercionKind::json_from_number, Value(Json{text}));
+      if (spell) c.jsonb = std::move(text);
+      return c;
+    }
     case ValueType::real: {
       double d = std::get<double>(v.storage());
       if (!std::isfinite(d)) return refused(RefusalKind::not_finite, v, t, "is not a JSON number");
-      return converted(CoercionKind::json_from_number, Value(Json{forms::real_text(d)}));
+      std::string text = forms::real_text(d);
+      Coerced c = converted(CoercionKind::json_from_number, Value(Json{text}));
+      if (spell) c.jsonb = forms::jsonb_text(text).value_or(text);
+      return c;
     }
     default: return incompatible(v, t);
   }
@@ -508,7 +531,7 @@ Coerced to_blob(const Value& v, const ColumnType& t) {
 
 }  // namespace
 
-Coerced coerce(const Value& source, const ColumnType& target) {
+Coerced coerce(const Value& source, const ColumnType& target, bool spell_jsonb) {
   if (source.is_null()) return {};
   switch (target.kind) {
     case TypeKind::integer:
@@ -522,7 +545,7 @@ Coerced coerce(const Value& source, const ColumnType& target) {
     case TypeKind::blob: return to_blob(source, target);
     case TypeKind::date: return to_date(source, target);
     case TypeKind::timestamp: return to_timestamp(source, target);
-    case TypeKind::json: return to_json(source, target);
+    case TypeKind::json: return to_json(source, target, spell_jsonb);
     case TypeKind::uuid: return to_uuid(source, target);
   }
   return incompatible(source, target);

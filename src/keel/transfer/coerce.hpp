@@ -106,6 +106,9 @@ struct Coerced {
   CoercionKind kind = CoercionKind::none;
   Value value;  // the converted value; unused (NULL) when kind is none
   std::optional<Refusal> refusal;
+  // For a JSON target coerced with `spell_jsonb`: the document as jsonb prints it
+  // (forms::jsonb_text), found while validating it; verification hashes it.
+  std::string jsonb;
 
   bool ok() const noexcept { return !refusal; }
   // The value to load: `source` itself when nothing was converted.
@@ -118,6 +121,7 @@ struct Coerced {
 // PostgreSQL driver binds for it (bool, Timestamp, Date, Json, Decimal, text for
 // uuid…). A value that loads as it is (kind none) is never copied: value_or()
 // hands back the source. NULL is always none: nullability is the target's to enforce.
-Coerced coerce(const Value& source, const schema::ColumnType& target);
+// `spell_jsonb`: also fill Coerced::jsonb for a JSON target, at no second parse.
+Coerced coerce(const Value& source, const schema::ColumnType& target, bool spell_jsonb = false);
 
 }  // namespace keel::transfer

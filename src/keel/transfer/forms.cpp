@@ -270,24 +270,32 @@ struct Builder : nlohmann::json_sax<json> {
     if (!d) return fail();
     return leaf(Node::Kind::number, plain_text(*d, /*with_scale=*/true));
   }
-  bool string(string_t& s) override { return leaf(Node::Kind::string, std::move(s)); }
+  // jsonb cannot hold \u0000: such a document has no jsonb spelling.
+  bool string(string_t& s) override {
+    if (s.find('\0') != std::string::npos) return fail();
+    return leaf(Node::Kind::string, std::move(s));
+  }
   bool binary(binary_t&) override { return fail(); }
   bool start_object(std::size_t) override {
     open.push_back(&add(Node::Kind::object));
     return true;
   }
   bool key(string_t& s) override {
+    if (s.find('\0') != std::string::npos) return fail();
     pending_key = std::move(s);
     return true;
   }
   bool end_object() override {
     Node& obj = *open.back();
     open.pop_back();
-    // Sorted by key, stably, so that among duplicates the last written stays last.
+    // jsonb's order: shorter keys first, equal lengths bytewise. Stable, so that
+    // among duplicates the last written stays last (and is the one kept).
     std::vector<std::size_t> order(obj.children.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::size_t a, std::size_t b) { return obj.keys[a] < obj.keys[b]; });
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      const std::string &x = obj.keys[a], &y = obj.keys[b];
+      return x.size() != y.size() ? x.size() < y.size() : x < y;
+    });
     std::vector<Node> children;
     std::vector<std::string> keys;
     for (std::size_t k = 0; k < order.size(); ++k) {
@@ -317,17 +325,29 @@ struct Builder : nlohmann::json_sax<json> {
   }
 };
 
+// PostgreSQL's escape_json(): the short escapes JSON has, \u00XX for the other
+// control characters, every other byte as it is.
 void write_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20) {
-      out += fmt::format("\\u{:04x}", c);
-    } else {
-      out += ch;
+    switch (c) {
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xF];
+        } else {
+          out += ch;
+        }
     }
   }
   out += '"';
@@ -342,7 +362,7 @@ void write_node(std::string& out, const Node& n) {
     case Node::Kind::array:
       out += '[';
       for (std::size_t i = 0; i < n.children.size(); ++i) {
-        if (i) out += ',';
+        if (i) out += ", ";
         write_node(out, n.children[i]);
       }
       out += ']';
@@ -350,9 +370,9 @@ void write_node(std::string& out, const Node& n) {
     case Node::Kind::object:
       out += '{';
       for (std::size_t i = 0; i < n.children.size(); ++i) {
-        if (i) out += ',';
+        if (i) out += ", ";
         write_string(out, n.keys[i]);
-        out += ':';
+        out += ": ";
         write_node(out, n.children[i]);
       }
       out += '}';
@@ -368,7 +388,7 @@ std::string json_problem(std::string_view text) {
   return v.problem.empty() ? std::string("invalid JSON") : v.problem;
 }
 
-std::optional<std::string> canonical_json(std::string_view text) {
+std::optional<std::string> jsonb_text(std::string_view text) {
   Builder b;
   if (!json::sax_parse(text.begin(), text.end(), &b) || b.bad) return std::nullopt;
   std::string out;

@@ -73,10 +73,14 @@ std::string uuid_from_bytes(const std::uint8_t* bytes);
 // refuses), or "" when it can. nlohmann::json also refuses a number past a
 // double's range (1e400), which jsonb would take: refused, never changed.
 std::string json_problem(std::string_view text);
-// The document as jsonb will give it back, in one canonical spelling: keys sorted
-// bytewise, a duplicate key's last value kept, no whitespace, numbers as numeric
-// prints them ("1e2" → 100, "1.50" stays 1.50). nullopt for invalid JSON.
-std::optional<std::string> canonical_json(std::string_view text);
+// The document exactly as PostgreSQL prints it after storing it as jsonb (jsonb_out):
+// keys ordered shorter first then bytewise, a duplicate key's last value kept,
+// ", " and ": " between items, numbers as numeric prints them ("1e2" → 100, "1.50"
+// stays 1.50), strings escaped as escape_json() does. nullopt for invalid JSON and
+// for what jsonb refuses (json_problem() says why).
+// Verification hashes this on the SQLite side and PostgreSQL's own text on the
+// other, so the target's JSON is never parsed again.
+std::optional<std::string> jsonb_text(std::string_view text);
 
 // ---- Messages ----------------------------------------------------------------
 

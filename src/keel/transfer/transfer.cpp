@@ -541,12 +541,14 @@ class TableReader {
                                   qident(spec_.source_name));
     Batch batch;
     std::int64_t n = 0;
+    const bool checksums = o_.verify == Verify::checksums;
     Rows rows = source_.query(sql);
     while (rows.next()) {
       ++n;
       const std::vector<Value>& in = rows.row().values();
       std::vector<Value> out;
       out.reserve(in.size());
+      jsonb_.resize(in.size());
       bool skip = false;
       for (std::size_t i = 0; i < in.size(); ++i) {
         // SQLite keeps NULLs a NOT NULL target cannot (legacy NULLs in a non-rowid key).
@@ -554,8 +556,10 @@ class TableReader {
         if (in[i].is_null() && !spec_.nullable[i])
           c.refusal = Refusal{RefusalKind::null_in_not_null, "NULL in a NOT NULL column"};
         else
-          c = coerce(in[i], spec_.types[i]);
+          c = coerce(in[i], spec_.types[i], checksums);
         if (c.ok()) {
+          if (checksums && spec_.types[i].kind == schema::TypeKind::json)
+            jsonb_[i] = std::move(c.jsonb);
           if (c.kind != CoercionKind::none) {
             ++counts_.coercions[{spec_.columns[i], to_string(c.kind)}];
             out.push_back(std::move(c.value));
@@ -575,7 +579,7 @@ class TableReader {
         ++counts_.skipped;
         continue;
       }
-      if (o_.verify == Verify::checksums) checksum_.add_row(out);
+      if (checksums) checksum_.add_row(out, jsonb_);
       ++written_;
       if (queue == nullptr) continue;
       batch.bytes = bytes_;
@@ -620,6 +624,7 @@ class TableReader {
   RejectsFile* rejects_;
   bool dry_run_;
   TableChecksum checksum_;
+  std::vector<std::string> jsonb_;  // this row's JSON documents spelled as jsonb
   Counts counts_;
   std::int64_t bytes_ = 0, read_ = 0, written_ = 0;
 };
@@ -740,6 +745,57 @@ std::vector<ForeignKeyDef> target_foreign_keys(Context& ctx) {
   return out;
 }
 
+// An index of an application table, dropped before the load and built again after
+// it: one sort per index instead of a B-tree insertion per row, which is most of
+// what a loaded table costs the server. Keys and unique constraints come back as
+// the constraints they were (foreign keys need them), the rest from
+// pg_get_indexdef; both keep their names.
+struct IndexDef {
+  std::string table, name, drop, create;
+  bool constraint = false;  // a primary key, unique or exclusion constraint
+};
+
+std::vector<IndexDef> target_indexes(Context& ctx) {
+  std::set<std::string> tables;
+  for (const auto& spec : ctx.tables) tables.insert(spec.name);
+  std::vector<IndexDef> out;
+  // Constraints first: primary keys before the unique keys and indexes that may
+  // lean on them is the order ADD CONSTRAINT accepts.
+  for (const auto& row :
+       ctx.target
+           ->query("SELECT rel.relname::text, ix.relname::text, con.conname::text, "
+                   "CASE WHEN con.oid IS NULL THEN pg_catalog.pg_get_indexdef(ix.oid) "
+                   "ELSE pg_catalog.pg_get_constraintdef(con.oid) END "
+                   "FROM pg_catalog.pg_index i "
+                   "JOIN pg_catalog.pg_class ix ON ix.oid = i.indexrelid "
+                   "JOIN pg_catalog.pg_class rel ON rel.oid = i.indrelid "
+                   "JOIN pg_catalog.pg_namespace n ON n.oid = rel.relnamespace "
+                   "LEFT JOIN pg_catalog.pg_constraint con ON con.conindid = ix.oid "
+                   "AND con.conrelid = rel.oid AND con.contype IN ('p', 'u', 'x') "
+                   "WHERE n.nspname = current_schema() "
+                   "ORDER BY con.oid IS NULL, con.contype, 1, 2")
+           .all()) {
+    std::string table = row.get<std::string>(0);
+    if (!tables.count(table)) continue;
+    IndexDef d;
+    d.table = table;
+    auto constraint = row.get<std::optional<std::string>>(2);
+    d.constraint = constraint.has_value();
+    d.name = d.constraint ? *constraint : row.get<std::string>(1);
+    std::string def = row.get<std::string>(3);
+    if (d.constraint) {
+      d.drop = fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", qident(table), qident(d.name));
+      d.create = fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}", qident(table),
+                             qident(d.name), def);
+    } else {
+      d.drop = fmt::format("DROP INDEX {}", qident(d.name));
+      d.create = def;
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
 void set_sequences(Context& ctx) {
   for (const auto& spec : ctx.tables) {
     if (spec.autoincrement.empty()) continue;
@@ -761,29 +817,60 @@ void set_sequences(Context& ctx) {
 }
 
 // Counts, and with checksums the rows read back in this transaction, against what
-// the reader sent.
+// the reader sent. The checksum's pass counts the rows too, so it needs no count(*).
 void verify_table(Context& ctx, const TableSpec& spec, TableReport& report,
                   const Checksum& source_sum) {
-  std::int64_t target_rows = count_rows(*ctx.target, spec.name);
-  if (target_rows != report.rows)
-    throw TransferError(fmt::format(
+  auto count_mismatch = [&](std::int64_t target_rows) {
+    return TransferError(fmt::format(
         "verification failed for table \"{}\": the source sent {} rows, the target holds {}; "
         "rolled back",
         spec.name, report.rows, target_rows));
-  if (ctx.options->verify != Verify::checksums) return;
+  };
+  if (ctx.options->verify != Verify::checksums) {
+    if (std::int64_t n = count_rows(*ctx.target, spec.name); n != report.rows)
+      throw count_mismatch(n);
+    return;
+  }
   std::vector<std::string> cols;
-  for (const auto& c : spec.columns) cols.push_back(qident(c));
-  TableChecksum sum(spec.types);
-  Rows rows = ctx.target->query(
+  for (std::size_t i = 0; i < spec.columns.size(); ++i)
+    // A json column's text is the application's spelling; jsonb's is the canonical
+    // one the checksum hashes (for a jsonb column the cast does nothing).
+    cols.push_back(spec.types[i].kind == schema::TypeKind::json
+                       ? fmt::format("{}::jsonb", qident(spec.columns[i]))
+                       : qident(spec.columns[i]));
+  TableChecksum sum(spec.types, JsonSource::jsonb_output);
+  // A binary COPY out: no per-row result, no text formatting on the server.
+  Rows rows = ctx.target->bulk_read(
       fmt::format("SELECT {} FROM {}", fmt::join(cols, ", "), qident(spec.name)));
   while (rows.next()) sum.add_row(rows.row().values());
-  if (!(sum.result() == source_sum))
+  Checksum target_sum = sum.result();
+  if (target_sum.rows != source_sum.rows)
+    throw count_mismatch(static_cast<std::int64_t>(target_sum.rows));
+  if (!(target_sum == source_sum))
     throw TransferError(fmt::format(
         "verification failed for table \"{}\": checksum of the source's rows {} but of the "
         "target's {}; rolled back",
-        spec.name, to_string(source_sum), to_string(sum.result())));
+        spec.name, to_string(source_sum), to_string(target_sum)));
   report.checksum = to_string(source_sum);
 }
+
+// Closes the running phase in the report and opens `next` ("" opens none).
+class PhaseClock {
+ public:
+  explicit PhaseClock(Report& report) : report_(report) {}
+  void next(const char* name) {
+    auto now = Clock::now();
+    if (!current_.empty())
+      report_.phases.emplace_back(current_, std::chrono::duration<double>(now - since_).count());
+    current_ = name;
+    since_ = now;
+  }
+
+ private:
+  Report& report_;
+  std::string current_;
+  Clock::time_point since_;
+};
 
 Report start_report(const Context& ctx, bool dry_run) {
   Report r;
@@ -858,7 +945,9 @@ Report transfer(const Options& options) {
   reader_conn->execute("BEGIN DEFERRED");
   Connection& target = *ctx.target;
   std::vector<Checksum> source_sums(ctx.tables.size());
+  PhaseClock clock(report);
   target.transaction([&] {
+    clock.next("schema");
     // A long COPY or constraint check must not meet the application's statement timeout.
     target.execute("SET LOCAL statement_timeout = 0");
     if (ctx.create_schema) {
@@ -891,12 +980,30 @@ Report transfer(const Options& options) {
     for (const auto& fk : fks)
       target.execute(fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", qident(fk.table),
                                  qident(fk.name)));
+    auto indexes = target_indexes(ctx);
+    for (const auto& ix : indexes) target.execute(ix.drop);
 
+    clock.next("load");
     for (std::size_t i = 0; i < ctx.tables.size(); ++i)
       report.tables.push_back(
           load_table(ctx, ctx.tables[i], i, *reader_conn, rejects.get(), source_sums[i]));
     if (rejects) rejects->close();
 
+    clock.next("indexes");
+    tell(options, phase(ctx.tables.size(), "indexes"));
+    // Index builds sort in maintenance_work_mem; the server's default 64 MB spills a
+    // large table's sort to disk.
+    target.execute("SET LOCAL maintenance_work_mem = '256MB'");
+    for (const auto& ix : indexes) {
+      try {
+        target.execute(ix.create);
+      } catch (const Error& e) {
+        throw TransferError(fmt::format(
+            "{} {} of table \"{}\" does not hold for the source's rows: {}",
+            ix.constraint ? "constraint" : "index", ix.name, ix.table, e.what()));
+      }
+    }
+    clock.next("constraints");
     tell(options, phase(ctx.tables.size(), "constraints"));
     for (const auto& fk : fks) {
       try {
@@ -908,20 +1015,25 @@ Report transfer(const Options& options) {
             fk.name, fk.table, fk.definition, e.what()));
       }
     }
+    clock.next("sequences");
     tell(options, phase(ctx.tables.size(), "sequences"));
     set_sequences(ctx);
+    clock.next("verify");
     tell(options, phase(ctx.tables.size(), "verify"));
     for (std::size_t i = 0; i < ctx.tables.size(); ++i)
       verify_table(ctx, ctx.tables[i], report.tables[i], source_sums[i]);
     if (!after_sql.empty()) {
+      clock.next("after");
       try {
         target.execute_script(after_sql);
       } catch (const Error& e) {
         throw TransferError(fmt::format("--after {}: {}", options.after_sql_file, e.what()));
       }
     }
+    clock.next("commit");
     tell(options, phase(ctx.tables.size(), "commit"));
   });
+  clock.next("");
   finish_report(report, start);
   return report;
 }
@@ -949,6 +1061,9 @@ std::string Report::to_json() const {
             {"notes", notes},         {"not_carried", not_carried},
             {"migrated_target", migrated_target},         {"rows", rows},       {"bytes", bytes},
             {"seconds", seconds},     {"peak_rss_bytes", peak_rss_bytes}};
+  json p = json::array();
+  for (const auto& [name, s] : phases) p.push_back({{"phase", name}, {"seconds", s}});
+  j["phases"] = p;
   return j.dump(2, ' ', false, json::error_handler_t::replace);
 }
 
