@@ -145,6 +145,10 @@ TEST_P(TransferChecksumTest, JsonSpelledAsJsonbPrintsItChecksumsAsTheReadBack) {
       R"("scalar")",
       R"(null)",
       R"(12.50)",
+      "\t{ \"a\" : [ { \"b\":{\"b\":1,\"b\":[2,{\"x\":\"y\",\"x\":\"z\"}]} } ] }\r\n",
+      R"([1e-7, 123456789012345678, 1234567890123456789, -9223372036854775808, 0.1e1, 1E+0])",
+      R"({"\u0041\u00df\u6771\ud834\udd1e": "\u001f\u007f", "a b": "", "\"": "\\"})",
+      std::string(200, '[') + std::string(200, ']'),
   };
   std::vector<std::vector<Value>> rows;
   for (std::size_t i = 0; i < docs.size(); ++i) {

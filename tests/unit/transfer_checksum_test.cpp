@@ -187,6 +187,22 @@ TEST(ChecksumCanonicalTest, JsonSpelledAsJsonbPrintsIt) {
   EXPECT_EQ(jsonb_text("{not json"), std::nullopt);
 }
 
+TEST(ChecksumCanonicalTest, JsonbSpellingRefusesWhatJsonOrJsonbRefuses) {
+  using transfer::forms::jsonb_text;
+  for (std::string_view bad :
+       {"", " ", "{", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "-", "+1", "1e", "[1 2]",
+        "{\"a\" 1}", "{a:1}", "'x'", "nul", "truex", "\"\\ud800\"", "\"\\udc00\"",
+        "\"\\ud800\\u0041\"", "\"\\u0000\"", "\"\\x\"", "\"tab\there\"", "[1e400]",
+        "[-1e400]", "\"\xff\"", "\"\xc3\"", "[1] [2]"})
+    EXPECT_EQ(jsonb_text(bad), std::nullopt) << bad;
+  EXPECT_EQ(jsonb_text("[1e308, 1e-400]"),
+            "[1" + std::string(308, '0') + ", 0." + std::string(399, '0') + "1]");
+  std::string deep = std::string(10001, '[') + std::string(10001, ']');
+  EXPECT_FALSE(jsonb_text(deep).has_value());  // refused, never a crash
+  std::string ok = std::string(10000, '[') + std::string(10000, ']');
+  EXPECT_TRUE(jsonb_text(ok).has_value());
+}
+
 TEST(ChecksumCanonicalTest, JsonbOutputIsHashedAsItComes) {
   // The target side: PostgreSQL's text is already canonical and is not parsed again.
   schema::ColumnType json = *schema::parse_type("json");

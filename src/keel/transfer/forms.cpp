@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -216,115 +217,6 @@ struct Validator : nlohmann::json_sax<json> {
   }
 };
 
-// A parsed document with numbers kept as the text numeric prints.
-struct Node {
-  enum class Kind : char { null, boolean, number, string, array, object };
-  Kind kind = Kind::null;
-  bool truth = false;
-  std::string text;  // number or string
-  std::vector<Node> children;
-  std::vector<std::string> keys;  // object: one per child
-};
-
-struct Builder : nlohmann::json_sax<json> {
-  Node root;
-  std::vector<Node*> open;
-  std::string pending_key;
-  bool bad = false;
-
-  Node& add(Node::Kind kind) {
-    if (open.empty()) {
-      root.kind = kind;
-      return root;
-    }
-    Node& parent = *open.back();
-    if (parent.kind == Node::Kind::object) parent.keys.push_back(std::move(pending_key));
-    parent.children.emplace_back();
-    parent.children.back().kind = kind;
-    return parent.children.back();
-  }
-
-  // Adds a number or string node holding `text`.
-  bool leaf(Node::Kind kind, std::string text) {
-    add(kind).text = std::move(text);
-    return true;
-  }
-
-  bool null() override {
-    add(Node::Kind::null);
-    return true;
-  }
-  bool boolean(bool b) override {
-    add(Node::Kind::boolean).truth = b;
-    return true;
-  }
-  bool number_integer(number_integer_t i) override {
-    return leaf(Node::Kind::number, std::to_string(i));
-  }
-  bool number_unsigned(number_unsigned_t u) override {
-    return leaf(Node::Kind::number, std::to_string(u));
-  }
-  bool number_float(number_float_t, const string_t& s) override {
-    // The spelling, not the double: jsonb keeps 1.50 as 1.50.
-    auto d = parse_decimal(s);
-    if (!d) return fail();
-    return leaf(Node::Kind::number, plain_text(*d, /*with_scale=*/true));
-  }
-  // jsonb cannot hold \u0000: such a document has no jsonb spelling.
-  bool string(string_t& s) override {
-    if (s.find('\0') != std::string::npos) return fail();
-    return leaf(Node::Kind::string, std::move(s));
-  }
-  bool binary(binary_t&) override { return fail(); }
-  bool start_object(std::size_t) override {
-    open.push_back(&add(Node::Kind::object));
-    return true;
-  }
-  bool key(string_t& s) override {
-    if (s.find('\0') != std::string::npos) return fail();
-    pending_key = std::move(s);
-    return true;
-  }
-  bool end_object() override {
-    Node& obj = *open.back();
-    open.pop_back();
-    // jsonb's order: shorter keys first, equal lengths bytewise. Stable, so that
-    // among duplicates the last written stays last (and is the one kept).
-    std::vector<std::size_t> order(obj.children.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      const std::string &x = obj.keys[a], &y = obj.keys[b];
-      return x.size() != y.size() ? x.size() < y.size() : x < y;
-    });
-    std::vector<Node> children;
-    std::vector<std::string> keys;
-    for (std::size_t k = 0; k < order.size(); ++k) {
-      std::size_t i = order[k];
-      if (k + 1 < order.size() && obj.keys[order[k + 1]] == obj.keys[i]) continue;
-      keys.push_back(std::move(obj.keys[i]));
-      children.push_back(std::move(obj.children[i]));
-    }
-    obj.children = std::move(children);
-    obj.keys = std::move(keys);
-    return true;
-  }
-  bool start_array(std::size_t) override {
-    open.push_back(&add(Node::Kind::array));
-    return true;
-  }
-  bool end_array() override {
-    open.pop_back();
-    return true;
-  }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
-    return fail();
-  }
-  bool fail() {
-    bad = true;
-    return false;
-  }
-};
-
 // PostgreSQL's escape_json(): the short escapes JSON has, \u00XX for the other
 // control characters, every other byte as it is.
 void write_string(std::string& out, std::string_view s) {
@@ -353,32 +245,253 @@ void write_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
-void write_node(std::string& out, const Node& n) {
-  switch (n.kind) {
-    case Node::Kind::null: out += "null"; break;
-    case Node::Kind::boolean: out += n.truth ? "true" : "false"; break;
-    case Node::Kind::number: out += n.text; break;
-    case Node::Kind::string: write_string(out, n.text); break;
-    case Node::Kind::array:
-      out += '[';
-      for (std::size_t i = 0; i < n.children.size(); ++i) {
-        if (i) out += ", ";
-        write_node(out, n.children[i]);
-      }
-      out += ']';
-      break;
-    case Node::Kind::object:
-      out += '{';
-      for (std::size_t i = 0; i < n.children.size(); ++i) {
-        if (i) out += ", ";
-        write_string(out, n.keys[i]);
-        out += ": ";
-        write_node(out, n.children[i]);
-      }
-      out += '}';
-      break;
+// jsonb_text()'s parser. Hand-written because it is the transfer's hottest loop
+// (every JSON value of the source, once): nlohmann's SAX interface builds each string
+// a byte at a time and a tree would cost an allocation per node, while this writes
+// jsonb's spelling as it reads, buffering only each object's members to sort them.
+// It accepts exactly RFC 8259 JSON in UTF-8, as nlohmann::json does (json_problem()
+// explains a refusal), and what jsonb stores: no \u0000, no number past a double's
+// range (refused, as json_problem() refuses it).
+class JsonbSpeller {
+ public:
+  explicit JsonbSpeller(std::string_view text) : p_(text.data()), end_(text.data() + text.size()) {}
+
+  bool document(std::string& out) {
+    skip_space();
+    if (!value(out, 0)) return false;
+    skip_space();
+    return p_ == end_;
   }
-}
+
+ private:
+  // Deep enough for any document an application writes, shallow enough for a
+  // thread's stack.
+  static constexpr int kMaxDepth = 10000;
+
+  void skip_space() {
+    while (p_ != end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
+  }
+  bool literal(std::string_view word, std::string& out) {
+    if (static_cast<std::size_t>(end_ - p_) < word.size() ||
+        std::string_view(p_, word.size()) != word)
+      return false;
+    p_ += word.size();
+    out += word;
+    return true;
+  }
+
+  bool value(std::string& out, int depth) {
+    if (p_ == end_) return false;
+    switch (*p_) {
+      case '{': return object(out, depth + 1);
+      case '[': return array(out, depth + 1);
+      case '"': {
+        if (!string(scratch_)) return false;
+        write_string(out, scratch_);
+        return true;
+      }
+      case 't': return literal("true", out);
+      case 'f': return literal("false", out);
+      case 'n': return literal("null", out);
+      default: return number(out);
+    }
+  }
+
+  bool array(std::string& out, int depth) {
+    if (depth > kMaxDepth) return false;
+    ++p_;
+    out += '[';
+    skip_space();
+    if (p_ != end_ && *p_ == ']') {
+      ++p_;
+      out += ']';
+      return true;
+    }
+    for (bool first = true;; first = false) {
+      if (!first) out += ", ";
+      skip_space();
+      if (!value(out, depth)) return false;
+      skip_space();
+      if (p_ == end_) return false;
+      if (*p_ == ']') break;
+      if (*p_++ != ',') return false;
+    }
+    ++p_;
+    out += ']';
+    return true;
+  }
+
+  bool object(std::string& out, int depth) {
+    if (depth > kMaxDepth) return false;
+    ++p_;
+    std::vector<std::pair<std::string, std::string>> members;
+    skip_space();
+    if (p_ != end_ && *p_ == '}') {
+      ++p_;
+      out += "{}";
+      return true;
+    }
+    while (true) {
+      skip_space();
+      if (p_ == end_ || *p_ != '"') return false;
+      std::pair<std::string, std::string> m;
+      if (!string(m.first)) return false;
+      skip_space();
+      if (p_ == end_ || *p_++ != ':') return false;
+      skip_space();
+      if (!value(m.second, depth)) return false;
+      members.push_back(std::move(m));
+      skip_space();
+      if (p_ == end_) return false;
+      if (*p_ == '}') break;
+      if (*p_++ != ',') return false;
+    }
+    ++p_;
+    // jsonb's order: shorter keys first, equal lengths bytewise. Stable, so that of
+    // duplicate keys the last written comes last and is the one kept.
+    std::stable_sort(members.begin(), members.end(), [](const auto& a, const auto& b) {
+      return a.first.size() != b.first.size() ? a.first.size() < b.first.size()
+                                              : a.first < b.first;
+    });
+    out += '{';
+    bool first = true;
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      if (i + 1 < members.size() && members[i + 1].first == members[i].first) continue;
+      if (!first) out += ", ";
+      first = false;
+      write_string(out, members[i].first);
+      out += ": ";
+      out += members[i].second;
+    }
+    out += '}';
+    return true;
+  }
+
+  static int hex(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  }
+  bool code_unit(unsigned& u) {
+    if (end_ - p_ < 4) return false;
+    u = 0;
+    for (int i = 0; i < 4; ++i) {
+      int h = hex(*p_++);
+      if (h < 0) return false;
+      u = u << 4 | static_cast<unsigned>(h);
+    }
+    return true;
+  }
+  static void put_utf8(std::string& out, unsigned cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | cp >> 6);
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | cp >> 12);
+      out += static_cast<char>(0x80 | (cp >> 6 & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | cp >> 18);
+      out += static_cast<char>(0x80 | (cp >> 12 & 0x3F));
+      out += static_cast<char>(0x80 | (cp >> 6 & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+
+  // A string's characters, escapes decoded, into `out`; the text is UTF-8 already
+  // (jsonb_text() checks it first).
+  bool string(std::string& out) {
+    out.clear();
+    ++p_;
+    while (true) {
+      const char* run = p_;
+      while (p_ != end_ && *p_ != '"' && *p_ != '\\' &&
+             static_cast<unsigned char>(*p_) >= 0x20)
+        ++p_;
+      out.append(run, p_);
+      if (p_ == end_) return false;
+      char c = *p_++;
+      if (c == '"') return true;
+      if (c != '\\' || p_ == end_) return false;  // a raw control character, or a lone '\'
+      switch (*p_++) {
+        case '"': out += '"'; break;
+        case '\\': out += '\\'; break;
+        case '/': out += '/'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        case 'u': {
+          unsigned u = 0;
+          if (!code_unit(u) || u == 0) return false;  // jsonb cannot hold \u0000
+          if (u >= 0xDC00 && u <= 0xDFFF) return false;
+          if (u >= 0xD800 && u <= 0xDBFF) {
+            unsigned low = 0;
+            if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') return false;
+            p_ += 2;
+            if (!code_unit(low) || low < 0xDC00 || low > 0xDFFF) return false;
+            u = 0x10000 + ((u - 0xD800) << 10) + (low - 0xDC00);
+          }
+          put_utf8(out, u);
+          break;
+        }
+        default: return false;
+      }
+    }
+  }
+
+  static bool digit(char c) { return c >= '0' && c <= '9'; }
+
+  bool number(std::string& out) {
+    const char* start = p_;
+    if (p_ != end_ && *p_ == '-') ++p_;
+    if (p_ == end_ || !digit(*p_)) return false;
+    if (*p_ == '0') {
+      ++p_;
+    } else {
+      while (p_ != end_ && digit(*p_)) ++p_;
+    }
+    bool plain = true;
+    if (p_ != end_ && *p_ == '.') {
+      ++p_;
+      if (p_ == end_ || !digit(*p_)) return false;
+      while (p_ != end_ && digit(*p_)) ++p_;
+      plain = false;
+    }
+    bool exponent = false;
+    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
+      ++p_;
+      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+      if (p_ == end_ || !digit(*p_)) return false;
+      while (p_ != end_ && digit(*p_)) ++p_;
+      plain = false;
+      exponent = true;
+    }
+    std::string_view token(start, static_cast<std::size_t>(p_ - start));
+    if (plain && token.size() < 19 && token != "-0") {  // an int64 spells itself
+      out += token;
+      return true;
+    }
+    // nlohmann::json (json_problem) refuses a number past a double's range; so does
+    // this, rather than accept in one place what the other refuses.
+    if (exponent || token.size() > 300) {
+      std::string copy(token);
+      if (std::isinf(std::strtod(copy.c_str(), nullptr))) return false;
+    }
+    auto d = parse_decimal(token);
+    if (!d) return false;
+    out += plain_text(*d, /*with_scale=*/true);
+    return true;
+  }
+
+  const char* p_;
+  const char* end_;
+  std::string scratch_;
+};
 
 }  // namespace
 
@@ -389,11 +502,10 @@ std::string json_problem(std::string_view text) {
 }
 
 std::optional<std::string> jsonb_text(std::string_view text) {
-  Builder b;
-  if (!json::sax_parse(text.begin(), text.end(), &b) || b.bad) return std::nullopt;
+  if (check_utf8(text).problem == Utf8Check::Problem::invalid) return std::nullopt;
   std::string out;
-  out.reserve(text.size());
-  write_node(out, b.root);
+  out.reserve(text.size() + text.size() / 8);
+  if (!JsonbSpeller(text).document(out)) return std::nullopt;
   return out;
 }
 
