@@ -164,8 +164,10 @@ def per_operation(results):
            "- **keel Connection**: a held `keel::Connection`; **keel Database**: "
            "`keel::Database`, a pool lease per operation (INSERT in one transaction: one "
            "`db.transaction` around the loop). The range scan's bounds cap it at 100 rows, so "
-           "keel Connection reads it with `query_all()` (one result from the server, as raw "
-           "libpq gets; `query()` streams row by row); `Database` has only `query()`.",
+           "on PostgreSQL keel Connection reads it with `query_all()` (one result from the "
+           "server, as raw libpq gets; `query()` streams row by row); on SQLite, where rows "
+           "come from the engine in-process, with the streaming `query()`. `Database` has "
+           "only `query()`.",
            "- **SOCI** 4.0 (`libsoci-dev`): a held session, statements prepared once "
            "(`sql.prepare`), the range scan a bulk fetch into vectors.",
            "- **SQLAlchemy** 1.4 Core: a held connection, AUTOCOMMIT isolation for the "

@@ -56,7 +56,7 @@ bool Rows::next() {
 
 std::vector<Row> Rows::all() {
   std::vector<Row> rows;
-  while (next()) rows.push_back(row_);
+  while (next()) rows.push_back(std::move(row_));
   return rows;
 }
 
