@@ -15,6 +15,10 @@ def markdown(data):
            "afterwards), so it does a little less than the others.",
            "- `\\copy`: CSV exported beforehand (untimed); foreign keys and secondary indexes "
            "dropped beforehand and rebuilt in the timed `psql -1` script; identities reset.",
+           "- keel: `keel transfer --migrations …` — one transaction: every index and foreign "
+           "key of the tables dropped, binary COPY fed by a SQLite reader thread, indexes and "
+           "foreign keys built again, then (verify=checksums) every row read back by a binary "
+           "COPY out and checksummed against the source's, before COMMIT.",
            "- MB/s is the SQLite file's size over the wall time. Peak RSS is the client "
            "process's (`psql`'s is small: the server parses the CSV). CPU is the client "
            "process's and the local server's (its exited backends) during the run, medians.",
