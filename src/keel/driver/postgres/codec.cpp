@@ -146,29 +146,6 @@ void encode_params(const std::vector<const Value*>& values, const Placeholders& 
   }
 }
 
-namespace {
-
-// Sets `out` to a string-holding alternative S with `text`, reusing the capacity
-// of the string it already holds.
-template <class S>
-void assign_text(Value& out, std::string_view text) {
-  if constexpr (std::is_same_v<S, std::string>) {
-    if (auto* s = std::get_if<std::string>(&out.storage())) {
-      s->assign(text);
-      return;
-    }
-    out.storage().emplace<std::string>(text);
-  } else {
-    if (auto* s = std::get_if<S>(&out.storage())) {
-      s->text.assign(text);
-      return;
-    }
-    out.storage().emplace<S>(S{std::string(text)});
-  }
-}
-
-}  // namespace
-
 void decode_value(Oid type, const char* data, int length, Value& out) {
   std::string_view text(data, static_cast<std::size_t>(length));
   switch (type) {

@@ -9,6 +9,7 @@
 
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "driver/placeholders.hpp"
@@ -35,6 +36,26 @@ void encode_params(const std::vector<const Value*>& values, const Placeholders& 
 std::string to_pg_text(const Value& value);
 // Same, into `out`, reusing its storage.
 void assign_pg_text(const Value& value, std::string& out);
+
+// Sets `out` to a string-holding alternative S (std::string, Json, Decimal) with
+// `text`, reusing the capacity of the string it already holds: rows are read into
+// the same Values one after another.
+template <class S>
+void assign_text(Value& out, std::string_view text) {
+  if constexpr (std::is_same_v<S, std::string>) {
+    if (auto* s = std::get_if<std::string>(&out.storage())) {
+      s->assign(text);
+      return;
+    }
+    out.storage().emplace<std::string>(text);
+  } else {
+    if (auto* s = std::get_if<S>(&out.storage())) {
+      s->text.assign(text);
+      return;
+    }
+    out.storage().emplace<S>(S{std::string(text)});
+  }
+}
 
 // The Value for one text-format field of type `type`. Dates and timestamps keel
 // cannot represent (±infinity, BC, years past 9999) come back as text, as the

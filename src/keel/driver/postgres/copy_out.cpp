@@ -177,23 +177,6 @@ std::string uuid_text(const unsigned char* b) {
   return out;
 }
 
-template <class S>
-void assign(Value& out, std::string_view text) {
-  if constexpr (std::is_same_v<S, std::string>) {
-    if (auto* s = std::get_if<std::string>(&out.storage())) {
-      s->assign(text);
-      return;
-    }
-    out.storage().emplace<std::string>(text);
-  } else {
-    if (auto* s = std::get_if<S>(&out.storage())) {
-      s->text.assign(text);
-      return;
-    }
-    out.storage().emplace<S>(S{std::string(text)});
-  }
-}
-
 void decode(Field f, const char* p, std::size_t n, Value& out) {
   auto need = [&](std::size_t size) {
     if (n != size)
@@ -238,17 +221,17 @@ void decode(Field f, const char* p, std::size_t n, Value& out) {
       need(8);
       out = timestamp_value(static_cast<std::int64_t>(be64(p)), f == Field::timestamptz);
       return;
-    case Field::json: assign<Json>(out, std::string_view(p, n)); return;
+    case Field::json: assign_text<Json>(out, std::string_view(p, n)); return;
     case Field::jsonb:
       // A version byte, then the document as text.
       if (n < 1 || p[0] != 1) throw TypeError("bulk read: a jsonb field of an unknown version");
-      assign<Json>(out, std::string_view(p + 1, n - 1));
+      assign_text<Json>(out, std::string_view(p + 1, n - 1));
       return;
     case Field::uuid:
       need(16);
-      assign<std::string>(out, uuid_text(reinterpret_cast<const unsigned char*>(p)));
+      assign_text<std::string>(out, uuid_text(reinterpret_cast<const unsigned char*>(p)));
       return;
-    case Field::text: assign<std::string>(out, std::string_view(p, n)); return;
+    case Field::text: assign_text<std::string>(out, std::string_view(p, n)); return;
     case Field::unsupported: break;
   }
   throw TypeError("bulk read: a column without a binary decoder");
