@@ -351,12 +351,13 @@ int checkpoint_code(CheckpointMode mode) {
 
 // Binds `value` to parameter `index` of `s`; returns SQLite's result code. A date
 // or timestamp is bound as its text, formatted into `scratch`. With SQLITE_STATIC
-// (the bulk insert's batches) `value` and `scratch` must outlive the statement's
-// next step; SQLITE_TRANSIENT has SQLite copy them.
+// `value` (and, with `scratch_lifetime` SQLITE_STATIC, `scratch`) must outlive the
+// statement's next step; SQLITE_TRANSIENT has SQLite copy them.
 inline int bind_param(sqlite3_stmt* s, int index, const Value& value, std::string& scratch,
-                      sqlite3_destructor_type lifetime) {
-  auto text = [&](const std::string& t) {
-    return sqlite3_bind_text64(s, index, t.data(), t.size(), lifetime, SQLITE_UTF8);
+                      sqlite3_destructor_type lifetime,
+                      sqlite3_destructor_type scratch_lifetime) {
+  auto text = [&](const std::string& t, sqlite3_destructor_type how) {
+    return sqlite3_bind_text64(s, index, t.data(), t.size(), how, SQLITE_UTF8);
   };
   return std::visit(
       [&](const auto& v) -> int {
@@ -368,7 +369,7 @@ inline int bind_param(sqlite3_stmt* s, int index, const Value& value, std::strin
         } else if constexpr (std::is_same_v<T, double>) {
           return sqlite3_bind_double(s, index, v);
         } else if constexpr (std::is_same_v<T, std::string>) {
-          return text(v);
+          return text(v, lifetime);
         } else if constexpr (std::is_same_v<T, Blob>) {
           // A null data pointer would bind NULL; an empty blob is not NULL.
           if (v.empty()) return sqlite3_bind_zeroblob(s, index, 0);
@@ -377,12 +378,12 @@ inline int bind_param(sqlite3_stmt* s, int index, const Value& value, std::strin
           return sqlite3_bind_int(s, index, v ? 1 : 0);
         } else if constexpr (std::is_same_v<T, Date>) {
           scratch = format_date(v);
-          return text(scratch);
+          return text(scratch, scratch_lifetime);
         } else if constexpr (std::is_same_v<T, Timestamp>) {
           scratch = format_timestamp(v);
-          return text(scratch);
+          return text(scratch, scratch_lifetime);
         } else {
-          return text(v.text);  // Json, Decimal
+          return text(v.text, lifetime);  // Json, Decimal
         }
       },
       value.storage());
@@ -482,7 +483,7 @@ class SqliteBulkInsert final : public BulkInsert {
     for (std::size_t k = 0; k < count * columns_; ++k) {
       std::size_t slot = from * columns_ + k;
       int rc = bind_param(st, static_cast<int>(k + 1), pending_[slot], scratch_[slot],
-                          SQLITE_STATIC);
+                          SQLITE_STATIC, SQLITE_STATIC);
       if (rc != SQLITE_OK) return rc;
     }
     int rc = sqlite3_step(st);
@@ -524,7 +525,9 @@ class SqliteConnection final : public Connection {
 
   std::int64_t execute(std::string_view sql, const Params& params) override {
     Lease st = acquire(sql);
-    bind(*st, params);
+    // `params` outlive every step here (the lease resets the statement before
+    // execute() returns), so SQLite may point into them instead of copying them.
+    bind(*st, params, SQLITE_STATIC);
     int rc;
     while ((rc = sqlite3_step(st->stmt)) == SQLITE_ROW) {
     }
@@ -536,7 +539,7 @@ class SqliteConnection final : public Connection {
   // INSERT … RETURNING) happen at query() on SQLite as they do on PostgreSQL.
   Rows query(std::string_view sql, const Params& params) override {
     Lease st = acquire(sql);
-    bind(*st, params);
+    bind(*st, params, SQLITE_TRANSIENT);  // the cursor steps after `params` are gone
     int rc = sqlite3_step(st->stmt);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) fail(*handle_, rc, sql);
     st->refresh_names();
@@ -711,13 +714,14 @@ class SqliteConnection final : public Connection {
     return st;
   }
 
-  void bind(Statement& st, const Params& params) {
+  // `lifetime`: SQLITE_STATIC when `params` outlive the statement's steps.
+  void bind(Statement& st, const Params& params, sqlite3_destructor_type lifetime) {
     const std::size_t count = st.params.size();
     if (!params.positional.empty() && !params.named.empty())
       throw UsageError(fmt::format(
           "parameters are either positional or named, not both, in SQL: {}", sql_excerpt(st.sql)));
     if (!params.named.empty() || (st.named_params && count > 0)) {
-      bind_named(st, params.named);
+      bind_named(st, params.named, lifetime);
       return;
     }
     if (params.positional.size() != count)
@@ -727,10 +731,10 @@ class SqliteConnection final : public Connection {
                       count, count == 1 ? "" : "s", params.positional.size(),
                       params.positional.size() == 1 ? " was" : "s were", sql_excerpt(st.sql)));
     for (std::size_t i = 0; i < count; ++i)
-      bind_value(st, static_cast<int>(i + 1), params.positional[i]);
+      bind_value(st, static_cast<int>(i + 1), params.positional[i], lifetime);
   }
 
-  void bind_named(Statement& st, const Named& named) {
+  void bind_named(Statement& st, const Named& named, sqlite3_destructor_type lifetime) {
     if (!st.named_params) {
       throw UsageError(fmt::format(
           "named parameters given, but the SQL has {} in SQL: {}",
@@ -747,7 +751,7 @@ class SqliteConnection final : public Connection {
       for (std::size_t i = 0; i < st.params.size(); ++i) {
         std::string_view placeholder = st.params[i];
         if (name == placeholder || name == placeholder.substr(1)) {
-          bind_value(st, static_cast<int>(i + 1), value);
+          bind_value(st, static_cast<int>(i + 1), value, lifetime);
           bound[i] = true;
           found = true;
         }
@@ -764,9 +768,10 @@ class SqliteConnection final : public Connection {
                                      sql_excerpt(st.sql)));
   }
 
-  void bind_value(Statement& st, int index, const Value& value) {
-    std::string scratch;
-    int rc = bind_param(st.stmt, index, value, scratch, SQLITE_TRANSIENT);
+  void bind_value(Statement& st, int index, const Value& value,
+                  sqlite3_destructor_type lifetime) {
+    std::string scratch;  // gone before the step: always copied
+    int rc = bind_param(st.stmt, index, value, scratch, lifetime, SQLITE_TRANSIENT);
     if (rc != SQLITE_OK) fail(*handle_, rc, st.sql);
   }
 
