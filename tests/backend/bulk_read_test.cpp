@@ -145,6 +145,31 @@ TEST_P(BulkReadTest, AbandonedHalfWayOutsideATransactionLeavesTheConnectionUsabl
   EXPECT_FALSE(c->in_transaction());
 }
 
+// PostgreSQL's connection is in the COPY until the rows are read: another statement
+// is refused, naming the read. SQLite reads in-process and serves it meanwhile.
+TEST_P(BulkReadTest, StatementWhileABulkReadIsOpenIsRefusedOnlyWhereTheConnectionIsBusy) {
+  auto c = connect();
+  c->execute_script(is_sqlite() ? "CREATE TABLE n (id INTEGER PRIMARY KEY)"
+                                : "CREATE TABLE n (id bigint PRIMARY KEY)");
+  c->execute("INSERT INTO n (id) VALUES (1), (2)");
+  Rows r = c->bulk_read("SELECT id FROM n ORDER BY id");
+  ASSERT_TRUE(r.next());
+  if (is_postgresql()) {
+    try {
+      c->query_one("SELECT 1");
+      FAIL() << "expected a UsageError";
+    } catch (const UsageError& e) {
+      EXPECT_THAT(e.what(), HasSubstr("a bulk read (COPY (SELECT id FROM n ORDER BY id)"));
+    }
+  } else {
+    EXPECT_EQ(c->query_one("SELECT 1")->get<std::int64_t>(0), 1);
+  }
+  ASSERT_TRUE(r.next());
+  EXPECT_EQ(r.row().get<std::int64_t>(0), 2);
+  EXPECT_FALSE(r.next());
+  EXPECT_EQ(c->query_one("SELECT count(*) FROM n")->get<std::int64_t>(0), 2);
+}
+
 KEEL_BACKEND_TEST_SUITE(BulkReadTest);
 
 }  // namespace

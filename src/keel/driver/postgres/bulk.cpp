@@ -62,7 +62,8 @@ class PgBulkInsert final : public BulkInsert {
     while (PQisBusy(conn_.conn_) != 0 && !conn_.broken()) conn_.wait_readable();
     Result first(PQgetResult(conn_.conn_));
     if (first && PQresultStatus(first.get()) == PGRES_COPY_IN) {
-      conn_.copying_ = &quoted_table_;
+      busy_ = fmt::format("a bulk insert into {} (finish() it or destroy it)", quoted_table_);
+      conn_.copying_ = &busy_;
       copying_ = true;
     } else {
       while (conn_.next_result()) {
@@ -179,6 +180,7 @@ class PgBulkInsert final : public BulkInsert {
   std::vector<CopyType> types_;
   bool binary_ = true;
   bool copying_ = false;
+  std::string busy_;  // the refusal's words while the COPY is open
   std::string buffer_;
 };
 

@@ -649,8 +649,7 @@ Result PgConnection::simple(std::string_view sql) {
 void PgConnection::check_not_copying(std::string_view sql) const {
   if (copying_ != nullptr)
     throw UsageError(fmt::format(
-        "a bulk insert into {} is in progress on this connection: finish() it (or destroy it) "
-        "before running anything else (SQL: {})",
+        "{} is in progress on this connection; nothing else can run before it ends (SQL: {})",
         *copying_, sql_excerpt(sql)));
 }
 

@@ -250,7 +250,8 @@ class PgCopyReader final : public detail::Cursor {
     while (PQisBusy(conn_.conn_) != 0 && !conn_.broken()) conn_.wait_readable();
     Result first(PQgetResult(conn_.conn_));
     if (first && PQresultStatus(first.get()) == PGRES_COPY_OUT) {
-      conn_.copying_ = &sql_;
+      busy_ = fmt::format("a bulk read ({}; read its rows to the end or destroy them)", sql_);
+      conn_.copying_ = &busy_;
       open_ = true;
       return;
     }
@@ -384,6 +385,7 @@ class PgCopyReader final : public detail::Cursor {
 
   PgConnection& conn_;
   std::string sql_;
+  std::string busy_;  // the refusal's words while the COPY is open
   std::vector<Field> fields_;
   std::shared_ptr<const std::vector<std::string>> names_;
   char* buffer_ = nullptr;

@@ -133,7 +133,7 @@ class PgConnection final : public Connection {
   std::vector<const Value*> arranged_;
   EncodedParams encoded_;
   std::uint64_t next_statement_ = 0;
-  // The table a bulk insert is copying into, while its COPY is open.
+  // What holds the connection in a COPY, said when another statement is refused.
   const std::string* copying_ = nullptr;
 };
 
