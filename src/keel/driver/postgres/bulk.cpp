@@ -48,27 +48,27 @@ class PgBulkInsert final : public BulkInsert {
     Result shape = conn_.simple(fmt::format("SELECT {} FROM {} LIMIT 0", list, quoted_table_));
     if (!shape) conn_.throw_connection_lost("SELECT … LIMIT 0");
     binary_ = true;
-    for (int i = 0, n = PQnfields(shape.get()); i < n; ++i) {
-      types_.push_back(copy_type(PQftype(shape.get(), i)));
+    for (int i = 0, n = libpq().PQnfields(shape.get()); i < n; ++i) {
+      types_.push_back(copy_type(libpq().PQftype(shape.get(), i)));
       if (types_.back() == CopyType::unsupported) binary_ = false;
     }
     sql_ = fmt::format("COPY {} ({}) FROM STDIN{}", quoted_table_, list,
                        binary_ ? " (FORMAT binary)" : "");
 
-    conn_.status_before_ = PQtransactionStatus(conn_.conn_);
-    if (PQsendQuery(conn_.conn_, sql_.c_str()) == 0) conn_.throw_connection_lost(sql_);
+    conn_.status_before_ = libpq().PQtransactionStatus(conn_.conn_);
+    if (libpq().PQsendQuery(conn_.conn_, sql_.c_str()) == 0) conn_.throw_connection_lost(sql_);
     conn_.flush();
     // Not next_result(): it refuses COPY FROM STDIN, which is what we want here.
-    while (PQisBusy(conn_.conn_) != 0 && !conn_.broken()) conn_.wait_readable();
-    Result first(PQgetResult(conn_.conn_));
-    if (first && PQresultStatus(first.get()) == PGRES_COPY_IN) {
+    while (libpq().PQisBusy(conn_.conn_) != 0 && !conn_.broken()) conn_.wait_readable();
+    Result first(libpq().PQgetResult(conn_.conn_));
+    if (first && libpq().PQresultStatus(first.get()) == PGRES_COPY_IN) {
       busy_ = fmt::format("a bulk insert into {} (finish() it or destroy it)", quoted_table_);
       conn_.copying_ = &busy_;
       copying_ = true;
     } else {
       while (conn_.next_result()) {
       }
-      if (!first || PQresultStatus(first.get()) != PGRES_FATAL_ERROR)
+      if (!first || libpq().PQresultStatus(first.get()) != PGRES_FATAL_ERROR)
         conn_.throw_connection_lost(sql_);
       conn_.throw_result_error(first.get(), sql_);
     }
@@ -103,7 +103,7 @@ class PgBulkInsert final : public BulkInsert {
     end_copy(nullptr);
     Result failed, done;
     while (Result r = conn_.next_result()) {
-      ExecStatusType status = PQresultStatus(r.get());
+      ExecStatusType status = libpq().PQresultStatus(r.get());
       if (status == PGRES_FATAL_ERROR) {
         if (!failed) failed = std::move(r);
       } else if (status == PGRES_COMMAND_OK) {
@@ -132,7 +132,7 @@ class PgBulkInsert final : public BulkInsert {
   void send_buffer() {
     if (buffer_.empty()) return;
     while (true) {
-      int r = PQputCopyData(conn_.conn_, buffer_.data(), static_cast<int>(buffer_.size()));
+      int r = libpq().PQputCopyData(conn_.conn_, buffer_.data(), static_cast<int>(buffer_.size()));
       if (r == 1) break;
       if (r < 0) conn_.throw_connection_lost(sql_);
       conn_.flush();  // 0: libpq's buffer is full until the socket takes some
@@ -145,7 +145,7 @@ class PgBulkInsert final : public BulkInsert {
     copying_ = false;
     conn_.copying_ = nullptr;
     while (true) {
-      int r = PQputCopyEnd(conn_.conn_, error);
+      int r = libpq().PQputCopyEnd(conn_.conn_, error);
       if (r == 1) break;
       if (r < 0) conn_.throw_connection_lost(sql_);
       conn_.flush();
@@ -157,7 +157,7 @@ class PgBulkInsert final : public BulkInsert {
   // and the row it names.
   [[noreturn]] void throw_copy_error(const PGresult* result) {
     std::string context;
-    if (const char* c = PQresultErrorField(result, PG_DIAG_CONTEXT)) context = c;
+    if (const char* c = libpq().PQresultErrorField(result, PG_DIAG_CONTEXT)) context = c;
     for (char& ch : context)
       if (ch == '\n') ch = ' ';
     std::string at = fmt::format("bulk insert into {}", quoted_table_);

@@ -133,13 +133,13 @@ class RowDecoder {
     if (cached_shape_ != nullptr && *cached_shape_ && same_shape(**cached_shape_, r)) {
       shape_ = *cached_shape_;
     } else {
-      int n = PQnfields(r);
+      int n = libpq().PQnfields(r);
       auto shape = std::make_shared<ResultShape>();
       shape->names.reserve(static_cast<std::size_t>(n));
       shape->types.resize(static_cast<std::size_t>(n));
       for (int i = 0; i < n; ++i) {
-        shape->names.emplace_back(PQfname(r, i));
-        shape->types[static_cast<std::size_t>(i)] = PQftype(r, i);
+        shape->names.emplace_back(libpq().PQfname(r, i));
+        shape->types[static_cast<std::size_t>(i)] = libpq().PQftype(r, i);
       }
       shape_ = std::move(shape);
       if (cached_shape_ != nullptr) *cached_shape_ = shape_;
@@ -153,11 +153,11 @@ class RowDecoder {
     out.resize(types.size());
     for (int i = 0, n = static_cast<int>(types.size()); i < n; ++i) {
       Value& v = out[static_cast<std::size_t>(i)];
-      if (PQgetisnull(r, row, i)) {
+      if (libpq().PQgetisnull(r, row, i)) {
         v = Value();
       } else {
-        decode_value(types[static_cast<std::size_t>(i)], PQgetvalue(r, row, i),
-                     PQgetlength(r, row, i), v);
+        decode_value(types[static_cast<std::size_t>(i)], libpq().PQgetvalue(r, row, i),
+                     libpq().PQgetlength(r, row, i), v);
       }
     }
   }
@@ -170,11 +170,12 @@ class RowDecoder {
 
  private:
   static bool same_shape(const ResultShape& shape, const PGresult* r) {
-    int n = PQnfields(r);
+    int n = libpq().PQnfields(r);
     if (static_cast<std::size_t>(n) != shape.types.size()) return false;
     for (int i = 0; i < n; ++i) {
       auto k = static_cast<std::size_t>(i);
-      if (PQftype(r, i) != shape.types[k] || shape.names[k] != PQfname(r, i)) return false;
+      if (libpq().PQftype(r, i) != shape.types[k] || shape.names[k] != libpq().PQfname(r, i))
+        return false;
     }
     return true;
   }
@@ -231,7 +232,7 @@ class PgCursor final : public detail::Cursor {
         finish();
         return false;
       }
-      if (PQresultStatus(r.get()) == PGRES_SINGLE_TUPLE) {
+      if (libpq().PQresultStatus(r.get()) == PGRES_SINGLE_TUPLE) {
         decoder_.describe(r.get());
         std::vector<Value> values = std::move(row.values());
         decoder_.decode(r.get(), 0, values);
@@ -269,11 +270,11 @@ class PgCursor final : public detail::Cursor {
   // Handles a result that is not a streamed row: rows (single-row mode ended or
   // buffering), the final status, or an error (drained, then thrown).
   void take(Result r) {
-    switch (PQresultStatus(r.get())) {
+    switch (libpq().PQresultStatus(r.get())) {
       case PGRES_SINGLE_TUPLE:
       case PGRES_TUPLES_OK:
         decoder_.describe(r.get());
-        for (int i = 0, n = PQntuples(r.get()); i < n; ++i) {
+        for (int i = 0, n = libpq().PQntuples(r.get()); i < n; ++i) {
           std::vector<Value> values;
           decoder_.decode(r.get(), i, values);
           buffered_.push_back(std::move(values));
@@ -323,7 +324,7 @@ PgConnection::~PgConnection() {
   // A Rows may outlive its connection: it keeps the rest of its result in memory.
   if (active_ != nullptr) active_->buffer_rest();
   if (active_ != nullptr) active_->detach();
-  if (conn_ != nullptr) PQfinish(conn_);
+  if (conn_ != nullptr) libpq().PQfinish(conn_);
 }
 
 void PgConnection::connect(const Config& config) {
@@ -373,14 +374,20 @@ void PgConnection::connect(const Config& config) {
   // Thrown from the constructor, so the destructor will not close the PGconn.
   auto fail = [&](const std::string& reason) {
     std::string message = fmt::format("cannot connect to {}: {}", where_, reason);
-    if (conn_ != nullptr) PQfinish(conn_);
+    if (conn_ != nullptr) libpq().PQfinish(conn_);
     conn_ = nullptr;
     throw_database_error(ErrorKind::connection, message);
   };
-  conn_ = PQconnectStartParams(keys.data(), values.data(), 0);
+  // The first connection loads libpq; a machine without it hears which URL needed it.
+  try {
+    libpq();
+  } catch (const ConnectionError& e) {
+    fail(e.what());
+  }
+  conn_ = libpq().PQconnectStartParams(keys.data(), values.data(), 0);
   if (conn_ == nullptr) fail("out of memory");
   PostgresPollingStatusType state = PGRES_POLLING_WRITING;
-  while (PQstatus(conn_) != CONNECTION_BAD && state != PGRES_POLLING_OK &&
+  while (libpq().PQstatus(conn_) != CONNECTION_BAD && state != PGRES_POLLING_OK &&
          state != PGRES_POLLING_FAILED) {
     int wait_ms = -1;
     if (timeout_s > 0) {
@@ -389,21 +396,22 @@ void PgConnection::connect(const Config& config) {
       if (left.count() <= 0) fail(fmt::format("timed out after {} s (connect_timeout)", timeout_s));
       wait_ms = static_cast<int>(left.count());
     }
-    int r = wait_fd(PQsocket(conn_), state == PGRES_POLLING_READING ? POLLIN : POLLOUT, wait_ms);
+    int r = wait_fd(libpq().PQsocket(conn_), state == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+                    wait_ms);
     if (r == 0) fail(fmt::format("timed out after {} s (connect_timeout)", timeout_s));
-    state = PQconnectPoll(conn_);
+    state = libpq().PQconnectPoll(conn_);
   }
-  if (PQstatus(conn_) != CONNECTION_OK) fail(one_line(PQerrorMessage(conn_)));
+  if (libpq().PQstatus(conn_) != CONNECTION_OK) fail(one_line(libpq().PQerrorMessage(conn_)));
 
-  PQsetNoticeReceiver(conn_, &PgConnection::on_notice, this);
-  if (PQsetnonblocking(conn_, 1) != 0) fail(one_line(PQerrorMessage(conn_)));
+  libpq().PQsetNoticeReceiver(conn_, &PgConnection::on_notice, this);
+  if (libpq().PQsetnonblocking(conn_, 1) != 0) fail(one_line(libpq().PQerrorMessage(conn_)));
 }
 
 // Notices (WARNING, NOTICE…) are not printed to stderr as libpq would. A FATAL
 // one arrives when the server ends the session while we are idle, e.g.
 // pg_terminate_backend: the connection is gone even if the socket has not said so.
 void PgConnection::on_notice(void* self, const PGresult* result) {
-  const char* severity = PQresultErrorField(result, PG_DIAG_SEVERITY_NONLOCALIZED);
+  const char* severity = libpq().PQresultErrorField(result, PG_DIAG_SEVERITY_NONLOCALIZED);
   if (severity != nullptr && (std::strcmp(severity, "FATAL") == 0 ||
                               std::strcmp(severity, "PANIC") == 0))
     static_cast<PgConnection*>(self)->mark_broken();
@@ -417,46 +425,47 @@ std::unique_ptr<PgConnection> open(const Config& config) {
 // Waiting and results.
 
 void PgConnection::wait_readable() {
-  int fd = PQsocket(conn_);
+  int fd = libpq().PQsocket(conn_);
   if (fd < 0) {
     mark_broken();
     return;
   }
   wait_fd(fd, POLLIN, -1);
-  if (PQconsumeInput(conn_) == 0) mark_broken();
+  if (libpq().PQconsumeInput(conn_) == 0) mark_broken();
 }
 
 void PgConnection::flush() {
   while (true) {
-    int r = PQflush(conn_);
+    int r = libpq().PQflush(conn_);
     if (r == 0) return;
-    if (r < 0 || PQsocket(conn_) < 0) throw_connection_lost({});
+    if (r < 0 || libpq().PQsocket(conn_) < 0) throw_connection_lost({});
     // Read while waiting to write, or a server blocked on a full send buffer of
     // its own would never drain ours.
-    int fd = PQsocket(conn_);
+    int fd = libpq().PQsocket(conn_);
     pollfd p{fd, POLLIN | POLLOUT, 0};
     while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
     }
-    if ((p.revents & POLLIN) != 0 && PQconsumeInput(conn_) == 0) throw_connection_lost({});
+    if ((p.revents & POLLIN) != 0 && libpq().PQconsumeInput(conn_) == 0) throw_connection_lost({});
   }
 }
 
 Result PgConnection::next_result() {
-  while (PQisBusy(conn_) != 0 && PQstatus(conn_) != CONNECTION_BAD && !broken_) wait_readable();
-  Result r(PQgetResult(conn_));
+  while (libpq().PQisBusy(conn_) != 0 && libpq().PQstatus(conn_) != CONNECTION_BAD && !broken_)
+    wait_readable();
+  Result r(libpq().PQgetResult(conn_));
   if (!r) return r;
-  switch (PQresultStatus(r.get())) {
+  switch (libpq().PQresultStatus(r.get())) {
     case PGRES_COPY_IN:
       // COPY FROM STDIN needs a data source this API does not take: refuse it, and
       // the server answers with an error the caller sees.
-      PQputCopyEnd(conn_, "keel: COPY FROM STDIN is not supported by execute()/query()");
+      libpq().PQputCopyEnd(conn_, "keel: COPY FROM STDIN is not supported by execute()/query()");
       flush();
       return next_result();
     case PGRES_COPY_OUT:
       while (true) {
         char* buf = nullptr;
-        int n = PQgetCopyData(conn_, &buf, 1);
-        if (buf != nullptr) PQfreemem(buf);
+        int n = libpq().PQgetCopyData(conn_, &buf, 1);
+        if (buf != nullptr) libpq().PQfreemem(buf);
         if (n == 0) {
           wait_readable();
           if (broken()) break;
@@ -471,11 +480,11 @@ Result PgConnection::next_result() {
 }
 
 void PgConnection::cancel() noexcept {
-  PGcancel* c = PQgetCancel(conn_);
+  PGcancel* c = libpq().PQgetCancel(conn_);
   if (c == nullptr) return;
   char err[256];
-  PQcancel(c, err, sizeof err);
-  PQfreeCancel(c);
+  libpq().PQcancel(c, err, sizeof err);
+  libpq().PQfreeCancel(c);
 }
 
 void PgConnection::cursor_closed(PgCursor* cursor) noexcept {
@@ -489,7 +498,7 @@ void PgConnection::finish_active() {
 
 void PgConnection::throw_connection_lost(std::string_view sql) {
   mark_broken();
-  std::string reason = one_line(PQerrorMessage(conn_));
+  std::string reason = one_line(libpq().PQerrorMessage(conn_));
   if (reason.empty()) reason = "server closed the connection";
   throw_database_error(
       ErrorKind::connection,
@@ -499,15 +508,16 @@ void PgConnection::throw_connection_lost(std::string_view sql) {
 }
 
 void PgConnection::throw_result_error(const PGresult* result, std::string_view sql) {
-  const char* state_field = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  const char* state_field = libpq().PQresultErrorField(result, PG_DIAG_SQLSTATE);
   std::string state = state_field ? state_field : "";
-  if (PQstatus(conn_) == CONNECTION_BAD || (state.empty() && broken_)) throw_connection_lost(sql);
+  if (libpq().PQstatus(conn_) == CONNECTION_BAD || (state.empty() && broken_))
+    throw_connection_lost(sql);
   ErrorKind kind = state.empty() ? ErrorKind::other : kind_of(state);
-  const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
-  std::string message = primary ? primary : one_line(PQresultErrorMessage(result));
-  if (const char* detail = PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL))
+  const char* primary = libpq().PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+  std::string message = primary ? primary : one_line(libpq().PQresultErrorMessage(result));
+  if (const char* detail = libpq().PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL))
     message += fmt::format(" (DETAIL: {})", one_line(detail));
-  if (const char* hint = PQresultErrorField(result, PG_DIAG_MESSAGE_HINT))
+  if (const char* hint = libpq().PQresultErrorField(result, PG_DIAG_MESSAGE_HINT))
     message += fmt::format(" (HINT: {})", one_line(hint));
   if (kind == ErrorKind::connection) {
     mark_broken();
@@ -535,7 +545,7 @@ PgConnection::Statement* PgConnection::prepared(std::string_view sql,
 
 void PgConnection::deallocate(const std::string& name) {
   // DEALLOCATE fails in an aborted transaction; it can wait for the next statement.
-  if (PQtransactionStatus(conn_) == PQTRANS_INERROR) {
+  if (libpq().PQtransactionStatus(conn_) == PQTRANS_INERROR) {
     pending_deallocate_.push_back(name);
     return;
   }
@@ -546,7 +556,7 @@ void PgConnection::send(std::string_view sql, const Params& params, bool single_
   check_not_copying(sql);
   finish_active();
   if (broken()) throw_connection_lost(sql);
-  if (!pending_deallocate_.empty() && PQtransactionStatus(conn_) != PQTRANS_INERROR) {
+  if (!pending_deallocate_.empty() && libpq().PQtransactionStatus(conn_) != PQTRANS_INERROR) {
     std::string script;
     for (const auto& name : pending_deallocate_) script += "DEALLOCATE " + name + ";";
     pending_deallocate_.clear();
@@ -568,12 +578,12 @@ void PgConnection::send(std::string_view sql, const Params& params, bool single_
       deallocate(victim);
     }
     std::string name = fmt::format("keel_{}", ++next_statement_);
-    if (PQsendPrepare(conn_, name.c_str(), scratch.sql.c_str(), 0, nullptr) == 0)
+    if (libpq().PQsendPrepare(conn_, name.c_str(), scratch.sql.c_str(), 0, nullptr) == 0)
       throw_connection_lost(sql);
     flush();
     Result failed;
     while (Result r = next_result()) {
-      if (PQresultStatus(r.get()) == PGRES_FATAL_ERROR && !failed) failed = std::move(r);
+      if (libpq().PQresultStatus(r.get()) == PGRES_FATAL_ERROR && !failed) failed = std::move(r);
     }
     if (failed) throw_result_error(failed.get(), sql);
     lru_.push_front(Statement{std::string(sql), std::move(name), std::move(scratch),
@@ -583,16 +593,16 @@ void PgConnection::send(std::string_view sql, const Params& params, bool single_
     placeholders = &statement->placeholders;
   }
 
-  status_before_ = PQtransactionStatus(conn_);
+  status_before_ = libpq().PQtransactionStatus(conn_);
   int ok = statement != nullptr
-               ? PQsendQueryPrepared(conn_, statement->name.c_str(), encoded.size(),
-                                     encoded.values.data(), encoded.lengths.data(),
-                                     encoded.formats.data(), 0)
-               : PQsendQueryParams(conn_, placeholders->sql.c_str(), encoded.size(), nullptr,
-                                   encoded.values.data(), encoded.lengths.data(),
-                                   encoded.formats.data(), 0);
+               ? libpq().PQsendQueryPrepared(conn_, statement->name.c_str(), encoded.size(),
+                                             encoded.values.data(), encoded.lengths.data(),
+                                             encoded.formats.data(), 0)
+               : libpq().PQsendQueryParams(conn_, placeholders->sql.c_str(), encoded.size(),
+                                           nullptr, encoded.values.data(), encoded.lengths.data(),
+                                           encoded.formats.data(), 0);
   if (ok == 0) throw_connection_lost(sql);
-  if (single_row) PQsetSingleRowMode(conn_);
+  if (single_row) libpq().PQsetSingleRowMode(conn_);
   flush();
   last_statement_ = statement;
 }
@@ -602,10 +612,10 @@ Result PgConnection::start(std::string_view sql, const Params& params, bool sing
     send(sql, params, single_row);
     Result first = next_result();
     if (!first) throw_connection_lost(sql);
-    if (PQresultStatus(first.get()) != PGRES_FATAL_ERROR) return first;
+    if (libpq().PQresultStatus(first.get()) != PGRES_FATAL_ERROR) return first;
     while (next_result()) {
     }
-    const char* state = PQresultErrorField(first.get(), PG_DIAG_SQLSTATE);
+    const char* state = libpq().PQresultErrorField(first.get(), PG_DIAG_SQLSTATE);
     // "cached plan must not change result type": the table changed under a cached
     // statement. Outside a transaction it is safe to prepare again and retry once;
     // inside, the transaction is already aborted, but the next one gets a fresh plan.
@@ -629,15 +639,16 @@ Result PgConnection::start(std::string_view sql, const Params& params, bool sing
 Result PgConnection::simple(std::string_view sql) {
   check_not_copying(sql);
   finish_active();
-  status_before_ = PQtransactionStatus(conn_);
-  if (PQsendQuery(conn_, std::string(sql).c_str()) == 0) throw_connection_lost(sql);
+  status_before_ = libpq().PQtransactionStatus(conn_);
+  if (libpq().PQsendQuery(conn_, std::string(sql).c_str()) == 0) throw_connection_lost(sql);
   flush();
   Result last, failed;
   while (Result r = next_result()) {
-    ExecStatusType status = PQresultStatus(r.get());
+    ExecStatusType status = libpq().PQresultStatus(r.get());
     if (status == PGRES_FATAL_ERROR) {
       if (!failed) failed = std::move(r);
-    } else if (status == PGRES_TUPLES_OK || !last || PQresultStatus(last.get()) != PGRES_TUPLES_OK) {
+    } else if (status == PGRES_TUPLES_OK || !last ||
+               libpq().PQresultStatus(last.get()) != PGRES_TUPLES_OK) {
       last = std::move(r);
     }
   }
@@ -673,8 +684,8 @@ std::int64_t PgConnection::execute(std::string_view sql, const Params& params) {
   }
   std::int64_t affected = 0;
   // Rows a SELECT returned (or CREATE TABLE AS wrote) are not "affected" rows.
-  if (std::strncmp(PQcmdStatus(r.get()), "SELECT", 6) != 0) {
-    const char* n = PQcmdTuples(r.get());
+  if (std::strncmp(libpq().PQcmdStatus(r.get()), "SELECT", 6) != 0) {
+    const char* n = libpq().PQcmdTuples(r.get());
     if (n != nullptr && *n != '\0') affected = std::strtoll(n, nullptr, 10);
   }
   while (next_result()) {
@@ -710,14 +721,15 @@ std::vector<Row> PgConnection::query_all(std::string_view sql, const Params& par
   Statement* statement = last_statement_;
   Result failed;
   while (Result more = next_result()) {
-    if (PQresultStatus(more.get()) == PGRES_FATAL_ERROR && !failed) failed = std::move(more);
+    if (libpq().PQresultStatus(more.get()) == PGRES_FATAL_ERROR && !failed)
+      failed = std::move(more);
   }
   if (failed) throw_result_error(failed.get(), sql);
   std::vector<Row> rows;
-  if (PQresultStatus(result.get()) != PGRES_TUPLES_OK) return rows;  // e.g. an UPDATE
+  if (libpq().PQresultStatus(result.get()) != PGRES_TUPLES_OK) return rows;  // e.g. an UPDATE
   RowDecoder decoder(statement != nullptr ? &statement->shape : nullptr);
   decoder.describe(result.get());
-  int n = PQntuples(result.get());
+  int n = libpq().PQntuples(result.get());
   rows.reserve(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) {
     std::vector<Value> values;
@@ -735,7 +747,7 @@ std::int64_t PgConnection::last_insert_id() {
   finish_active();
   // lastval() fails until a sequence has been used; inside a transaction that
   // failure would abort the application's transaction, so it runs in a savepoint.
-  bool in_tx = PQtransactionStatus(conn_) == PQTRANS_INTRANS;
+  bool in_tx = libpq().PQtransactionStatus(conn_) == PQTRANS_INTRANS;
   Result r;
   try {
     r = simple(in_tx ? "SAVEPOINT keel_lastval; SELECT lastval(); RELEASE SAVEPOINT keel_lastval"
@@ -748,8 +760,8 @@ std::int64_t PgConnection::last_insert_id() {
           "have an identity or serial key?); use INSERT … RETURNING to get generated keys");
     throw;
   }
-  if (!r || PQntuples(r.get()) != 1) throw_connection_lost("SELECT lastval()");
-  return std::strtoll(PQgetvalue(r.get(), 0, 0), nullptr, 10);
+  if (!r || libpq().PQntuples(r.get()) != 1) throw_connection_lost("SELECT lastval()");
+  return std::strtoll(libpq().PQgetvalue(r.get(), 0, 0), nullptr, 10);
 }
 
 bool PgConnection::ping() noexcept {
@@ -762,7 +774,7 @@ bool PgConnection::ping() noexcept {
 }
 
 std::string PgConnection::server_version() {
-  const char* v = PQparameterStatus(conn_, "server_version");
+  const char* v = libpq().PQparameterStatus(conn_, "server_version");
   if (v == nullptr) throw_connection_lost({});
   std::string version(v);
   // Distributions append their build: "15.18 (Debian 15.18-0+deb12u1)".
@@ -771,13 +783,13 @@ std::string PgConnection::server_version() {
 }
 
 bool PgConnection::in_transaction() const noexcept {
-  PGTransactionStatusType status = PQtransactionStatus(conn_);
+  PGTransactionStatusType status = libpq().PQtransactionStatus(conn_);
   if (status == PQTRANS_ACTIVE) status = status_before_;  // a result still streaming
   return status == PQTRANS_INTRANS || status == PQTRANS_INERROR;
 }
 
 bool PgConnection::broken() const noexcept {
-  return broken_ || conn_ == nullptr || PQstatus(conn_) == CONNECTION_BAD;
+  return broken_ || conn_ == nullptr || libpq().PQstatus(conn_) == CONNECTION_BAD;
 }
 
 bool PgConnection::alive() noexcept {
@@ -786,10 +798,10 @@ bool PgConnection::alive() noexcept {
   // Idle, nothing should arrive: anything readable is the server saying goodbye
   // (a FATAL notice, then end of file), which can take more than one read.
   for (int i = 0; i < 4; ++i) {
-    int fd = PQsocket(conn_);
+    int fd = libpq().PQsocket(conn_);
     if (fd < 0) return false;
     if (wait_fd(fd, POLLIN, 0) <= 0) break;
-    if (PQconsumeInput(conn_) == 0) {
+    if (libpq().PQconsumeInput(conn_) == 0) {
       mark_broken();
       return false;
     }
@@ -800,7 +812,7 @@ bool PgConnection::alive() noexcept {
 
 void PgConnection::clear_statement_cache() {
   finish_active();
-  if (PQtransactionStatus(conn_) == PQTRANS_INERROR) {
+  if (libpq().PQtransactionStatus(conn_) == PQTRANS_INERROR) {
     for (const auto& s : lru_) pending_deallocate_.push_back(s.name);
   } else if (!lru_.empty()) {
     simple("DEALLOCATE ALL");

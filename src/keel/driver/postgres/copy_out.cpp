@@ -244,12 +244,12 @@ class PgCopyReader final : public detail::Cursor {
   PgCopyReader(PgConnection& conn, std::string sql, std::vector<Field> fields,
                std::shared_ptr<const std::vector<std::string>> names)
       : conn_(conn), sql_(std::move(sql)), fields_(std::move(fields)), names_(std::move(names)) {
-    conn_.status_before_ = PQtransactionStatus(conn_.conn_);
-    if (PQsendQuery(conn_.conn_, sql_.c_str()) == 0) conn_.throw_connection_lost(sql_);
+    conn_.status_before_ = libpq().PQtransactionStatus(conn_.conn_);
+    if (libpq().PQsendQuery(conn_.conn_, sql_.c_str()) == 0) conn_.throw_connection_lost(sql_);
     conn_.flush();
-    while (PQisBusy(conn_.conn_) != 0 && !conn_.broken()) conn_.wait_readable();
-    Result first(PQgetResult(conn_.conn_));
-    if (first && PQresultStatus(first.get()) == PGRES_COPY_OUT) {
+    while (libpq().PQisBusy(conn_.conn_) != 0 && !conn_.broken()) conn_.wait_readable();
+    Result first(libpq().PQgetResult(conn_.conn_));
+    if (first && libpq().PQresultStatus(first.get()) == PGRES_COPY_OUT) {
       busy_ = fmt::format("a bulk read ({}; read its rows to the end or destroy them)", sql_);
       conn_.copying_ = &busy_;
       open_ = true;
@@ -257,7 +257,7 @@ class PgCopyReader final : public detail::Cursor {
     }
     while (conn_.next_result()) {
     }
-    if (!first || PQresultStatus(first.get()) != PGRES_FATAL_ERROR)
+    if (!first || libpq().PQresultStatus(first.get()) != PGRES_FATAL_ERROR)
       conn_.throw_connection_lost(sql_);
     conn_.throw_result_error(first.get(), sql_);
   }
@@ -332,11 +332,11 @@ class PgCopyReader final : public detail::Cursor {
   // the COPY.
   const char* read_message() {
     if (buffer_ != nullptr) {
-      PQfreemem(buffer_);
+      libpq().PQfreemem(buffer_);
       buffer_ = nullptr;
     }
     while (true) {
-      int n = PQgetCopyData(conn_.conn_, &buffer_, 1);
+      int n = libpq().PQgetCopyData(conn_.conn_, &buffer_, 1);
       if (n > 0) {
         length_ = n;
         return buffer_;
@@ -352,12 +352,12 @@ class PgCopyReader final : public detail::Cursor {
     open_ = false;
     conn_.copying_ = nullptr;
     if (buffer_ != nullptr) {
-      PQfreemem(buffer_);
+      libpq().PQfreemem(buffer_);
       buffer_ = nullptr;
     }
     Result failed, last;
     while (Result r = conn_.next_result()) {
-      if (PQresultStatus(r.get()) == PGRES_FATAL_ERROR && !failed)
+      if (libpq().PQresultStatus(r.get()) == PGRES_FATAL_ERROR && !failed)
         failed = std::move(r);
       else
         last = std::move(r);
@@ -368,7 +368,8 @@ class PgCopyReader final : public detail::Cursor {
   void end_and_check() {
     Result r = end();
     if (!r) conn_.throw_connection_lost(sql_);
-    if (PQresultStatus(r.get()) == PGRES_FATAL_ERROR) conn_.throw_result_error(r.get(), sql_);
+    if (libpq().PQresultStatus(r.get()) == PGRES_FATAL_ERROR)
+      conn_.throw_result_error(r.get(), sql_);
   }
 
   [[noreturn]] void throw_bad(const std::string& what) {
@@ -402,9 +403,9 @@ Rows PgConnection::bulk_read(std::string_view select_sql) {
   if (!shape) throw_connection_lost(select_sql);
   std::vector<Field> fields;
   auto names = std::make_shared<std::vector<std::string>>();
-  for (int i = 0, n = PQnfields(shape.get()); i < n; ++i) {
-    fields.push_back(field_for(PQftype(shape.get(), i)));
-    names->push_back(PQfname(shape.get(), i));
+  for (int i = 0, n = libpq().PQnfields(shape.get()); i < n; ++i) {
+    fields.push_back(field_for(libpq().PQftype(shape.get(), i)));
+    names->push_back(libpq().PQfname(shape.get(), i));
     if (fields.back() == Field::unsupported) return query(select_sql);
   }
   std::string sql = fmt::format("COPY ({}) TO STDOUT (FORMAT binary)", select_sql);

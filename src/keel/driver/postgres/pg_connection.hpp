@@ -17,6 +17,7 @@
 
 #include "driver/placeholders.hpp"
 #include "driver/postgres/codec.hpp"
+#include "driver/postgres/libpq.hpp"
 #include "keel/config.hpp"
 #include "keel/connection.hpp"
 
@@ -27,7 +28,7 @@ class PgBulkInsert;
 
 // Owns a PGresult.
 struct ResultDeleter {
-  void operator()(PGresult* r) const noexcept { PQclear(r); }
+  void operator()(PGresult* r) const noexcept { libpq().PQclear(r); }
 };
 using Result = std::unique_ptr<PGresult, ResultDeleter>;
 
