@@ -16,6 +16,8 @@
 
 namespace keel {
 
+class Connection;
+
 class InstanceLock {
  public:
   virtual ~InstanceLock() = default;
@@ -31,5 +33,12 @@ class InstanceLock {
 // saying who holds it (PID and host, where the backend lets us know). The lock is
 // released when the returned object is destroyed or the process exits.
 std::unique_ptr<InstanceLock> acquire_instance_lock(const Config& config, std::string_view name);
+
+// The same lock, taken on PostgreSQL as a session lock of `conn` (open on the database
+// of `config`) instead of on a connection of its own: one connection fewer for a
+// caller that holds `conn` for all the locked work. Destroy the lock before `conn`;
+// closing `conn` releases it too. On SQLite `conn` is not used.
+std::unique_ptr<InstanceLock> acquire_instance_lock(Connection& conn, const Config& config,
+                                                    std::string_view name);
 
 }  // namespace keel

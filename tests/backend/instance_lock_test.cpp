@@ -103,6 +103,28 @@ TEST_P(InstanceLockTest, ReleasedWhenDestroyed) {
   EXPECT_TRUE(again->held());
 }
 
+TEST_P(InstanceLockTest, LockOnACallersConnectionIsTheSameLockAndReleasedWithIt) {
+  std::string name = unique_name("borrowed");
+  auto conn = keel::connect(config());
+  std::string own_name;
+  if (!is_sqlite())
+    own_name = conn->query_one("SELECT current_setting('application_name')")->get<std::string>(0);
+  {
+    auto lock = acquire_instance_lock(*conn, config(), name);
+    EXPECT_TRUE(lock->held());
+    std::string message = refusal(config(), name);
+    ASSERT_FALSE(message.empty()) << "the lock taken on a connection was not the same lock";
+    EXPECT_NE(message.find(std::to_string(::getpid())), std::string::npos) << message;
+    EXPECT_NE(message.find(host_name()), std::string::npos) << message;
+    EXPECT_THROW(acquire_instance_lock(*conn, config(), name), AlreadyRunning);
+  }
+  EXPECT_TRUE(refusal(config(), name).empty()) << "destroying the lock did not release it";
+  if (!is_sqlite()) {  // the session has its own name back
+    EXPECT_EQ(conn->query_one("SELECT current_setting('application_name')")->get<std::string>(0),
+              own_name);
+  }
+}
+
 // A child process takes the lock on its own connection and is SIGKILLed: no
 // destructor runs, and the lock must still come free (the kernel drops the flock;
 // PostgreSQL ends the session when it notices the socket closed, asynchronously).

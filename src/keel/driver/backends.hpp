@@ -20,5 +20,7 @@ void backup_sqlite(const Config& config, const std::string& path);
 // driver/postgres/
 std::unique_ptr<Connection> open_postgres(const Config& config);
 std::unique_ptr<InstanceLock> lock_postgres(const Config& config, std::string_view name);
+std::unique_ptr<InstanceLock> lock_postgres_on(Connection& conn, const Config& config,
+                                               std::string_view name);
 
 }  // namespace keel::driver

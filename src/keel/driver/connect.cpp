@@ -15,6 +15,12 @@ std::unique_ptr<InstanceLock> acquire_instance_lock(const Config& config, std::s
                             : driver::lock_postgres(config, name);
 }
 
+std::unique_ptr<InstanceLock> acquire_instance_lock(Connection& conn, const Config& config,
+                                                    std::string_view name) {
+  return config.is_sqlite() ? driver::lock_sqlite(config, name)
+                            : driver::lock_postgres_on(conn, config, name);
+}
+
 void backup_database(const Config& config, const std::string& path) {
   if (!config.is_sqlite())
     throw UsageError(fmt::format(

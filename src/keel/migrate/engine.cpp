@@ -100,12 +100,15 @@ void ensure_version_table(Connection& conn) {
   for (const auto& s : version_ddl(conn.backend())) conn.execute(s);
 }
 
-// Takes the migration lock, waiting until `timeout` for a holder to finish.
-std::unique_ptr<InstanceLock> take_lock(const Config& config, const RunOptions& options) {
+// Takes the migration lock, waiting until `timeout` for a holder to finish: on `run`'s
+// session when given (PostgreSQL), else on a connection of its own.
+std::unique_ptr<InstanceLock> take_lock(const Config& config, const RunOptions& options,
+                                        Connection* run = nullptr) {
   const auto deadline = Clock::now() + options.lock_timeout;
   for (;;) {
     try {
-      return acquire_instance_lock(config, kLockName);
+      return run ? acquire_instance_lock(*run, config, kLockName)
+                 : acquire_instance_lock(config, kLockName);
     } catch (const AlreadyRunning& e) {
       if (Clock::now() >= deadline)
         throw MigrationError(
@@ -477,10 +480,11 @@ struct RunConnection {
   Pool::Lease lease;
 };
 
-// The migration lock and the run's connection (released in that order's reverse).
+// The run's connection and the migration lock, released in that order's reverse: on
+// PostgreSQL the lock is a session lock of the run's connection.
 struct LockedRun {
-  std::unique_ptr<InstanceLock> lock;
   std::unique_ptr<RunConnection> run;
+  std::unique_ptr<InstanceLock> lock;
   Connection& conn() { return *run->lease; }
 };
 
@@ -495,13 +499,14 @@ Opening start_connecting(Database& db, bool early) {
   return std::async(std::launch::async, [&db] { return std::make_unique<RunConnection>(db); });
 }
 
-// Takes the lock while the run's connection opens (on PostgreSQL the lock holds a
-// connection of its own); the run's connection is used only once the lock is held.
+// Takes the lock on the run's connection once it is open (on PostgreSQL a session lock:
+// one connection and one authentication fewer than a lock of its own); the connection
+// is used only once the lock is held.
 LockedRun lock_and_connect(Database& db, const RunOptions& options, Opening opening) {
   if (!opening.valid()) opening = start_connecting(db, false);
   LockedRun out;
-  out.lock = take_lock(db.config(), options);
   out.run = opening.get();
+  out.lock = take_lock(db.config(), options, &out.conn());
   return out;
 }
 
