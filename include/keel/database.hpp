@@ -74,6 +74,9 @@ class Database {
   Rows query(std::string_view sql, const Params& params = {});
   // The first row, or nullopt.
   std::optional<Row> query_one(std::string_view sql, const Params& params = {});
+  // Every row of one query, read in one piece (Connection::query_all): for results
+  // known to be small; the connection is back in the pool before this returns.
+  std::vector<Row> query_all(std::string_view sql, const Params& params = {});
 
   // A pooled connection to use directly; returned when the lease is destroyed.
   Pool::Lease connection();

@@ -232,6 +232,19 @@ TEST_P(DatabaseTest, QueryOneGivesTheFirstRowOrNothing) {
   EXPECT_EQ(db->pool_stats().in_use, 0);
 }
 
+TEST_P(DatabaseTest, QueryAllGivesEveryRowAndReturnsTheConnection) {
+  auto db = with_items();
+  db->execute("INSERT INTO items (id, name) VALUES (1, 'a'), (2, 'b'), (3, 'c')");
+  auto rows = db->query_all("SELECT id, name FROM items WHERE id >= ? ORDER BY id", {2});
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].get<int>("id"), 2);
+  EXPECT_EQ(rows[1].get<std::string>("name"), "c");
+  EXPECT_EQ(db->pool_stats().in_use, 0);
+  EXPECT_TRUE(db->query_all("SELECT id FROM items WHERE id > ?", {99}).empty());
+  EXPECT_THROW(db->query_all("SELECT no_such_column FROM items"), Error);
+  EXPECT_EQ(db->pool_stats().in_use, 0);
+}
+
 TEST_P(DatabaseTest, ConnectionLeaseComesFromThePool) {
   Database db(config());
   {

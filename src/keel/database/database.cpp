@@ -128,6 +128,11 @@ std::optional<Row> Database::query_one(std::string_view sql, const Params& param
   return lease->query_one(sql, params);
 }
 
+std::vector<Row> Database::query_all(std::string_view sql, const Params& params) {
+  auto lease = impl_->pool.acquire();
+  return lease->query_all(sql, params);
+}
+
 Pool::Lease Database::connection() { return impl_->pool.acquire(); }
 
 Pool::Lease Database::connection(std::chrono::milliseconds timeout) {
