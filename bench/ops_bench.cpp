@@ -6,8 +6,9 @@
 // statements; libpq with PQprepare/PQexecPrepared), keel through a held
 // Connection, and keel through Database (pool acquire included in every
 // operation). soci_bench.cpp and python/sqlalchemy_ops.py add the peers.
-// Every contender reads every column of every row into a native value.
-// bench/run_ops.py interleaves the contenders and turns medians into ratios.
+// Every contender reads every column of every row into a native value. Each is a
+// Contender (ops_common.hpp): set up once, then ops(n) for Google Benchmark's loop or
+// for the short slices of keel_bench --paired (bench/main.cpp).
 #include <benchmark/benchmark.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
@@ -65,72 +66,89 @@ void read_row(sqlite3_stmt* st, std::int64_t& sum) {
   benchmark::DoNotOptimize(sqlite3_column_double(st, 2));
 }
 
-void BM_PointSelect_Raw_Sqlite(benchmark::State& state) {
-  RawSqlite raw;
-  sqlite3_stmt* st = raw.prepare_stmt(kSelect);
-  std::int64_t id = 0, sum = 0;
-  for (auto _ : state) {
-    sqlite3_bind_int64(st, 1, id++ % kRows);
-    if (sqlite3_step(st) != SQLITE_ROW) throw std::runtime_error("point select found no row");
-    read_row(st, sum);
-    sqlite3_reset(st);
-  }
-  benchmark::DoNotOptimize(sum);
-  sqlite3_finalize(st);
-}
+// The sqlite3 contenders: one prepared statement, reused.
+class RawSqliteOp : public Contender {
+ public:
+  explicit RawSqliteOp(const char* sql) : st_(raw_.prepare_stmt(sql)) {}
+  ~RawSqliteOp() override { sqlite3_finalize(st_); }
 
-void raw_sqlite_insert(benchmark::State& state, bool in_transaction) {
-  reset_log(Backend::sqlite);
-  RawSqlite raw;
-  sqlite3_stmt* st = raw.prepare_stmt(kInsert);
-  if (in_transaction) raw.exec("BEGIN IMMEDIATE");
-  for (auto _ : state) {
-    std::int64_t id = next_log_id();
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_text(st, 2, kLogName, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 3, static_cast<double>(id) * 0.5);
-    raw.done(st, sqlite3_step(st));
-  }
-  if (in_transaction) raw.exec("COMMIT");
-  sqlite3_finalize(st);
-}
-void BM_InsertAutocommit_Raw_Sqlite(benchmark::State& s) { raw_sqlite_insert(s, false); }
-void BM_InsertInTransaction_Raw_Sqlite(benchmark::State& s) { raw_sqlite_insert(s, true); }
+ protected:
+  RawSqlite raw_;
+  sqlite3_stmt* st_;
+  std::int64_t n_ = 0, sum_ = 0;
+};
 
-void BM_Upsert_Raw_Sqlite(benchmark::State& state) {
-  RawSqlite raw;
-  sqlite3_stmt* st = raw.prepare_stmt(kUpsert);
-  std::int64_t n = 0;
-  for (auto _ : state) {
-    std::int64_t id = n++ % kRows;
-    std::string name = item_name(id);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_text(st, 2, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
-    sqlite3_bind_double(st, 3, static_cast<double>(id) * 0.5);
-    raw.done(st, sqlite3_step(st));
-  }
-  sqlite3_finalize(st);
-}
-
-void BM_RangeScan_Raw_Sqlite(benchmark::State& state) {
-  RawSqlite raw;
-  sqlite3_stmt* st = raw.prepare_stmt(kScan);
-  std::int64_t n = 0, sum = 0;
-  for (auto _ : state) {
-    std::int64_t lo = (n++ * kScanRows) % (kRows - kScanRows);
-    sqlite3_bind_int64(st, 1, lo);
-    sqlite3_bind_int64(st, 2, lo + kScanRows);
-    int rows = 0, rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-      read_row(st, sum);
-      ++rows;
+class RawSqlitePointSelect final : public RawSqliteOp {
+ public:
+  RawSqlitePointSelect() : RawSqliteOp(kSelect) {}
+  void ops(std::int64_t count) override {
+    for (std::int64_t i = 0; i < count; ++i) {
+      sqlite3_bind_int64(st_, 1, n_++ % kRows);
+      if (sqlite3_step(st_) != SQLITE_ROW) throw std::runtime_error("point select found no row");
+      read_row(st_, sum_);
+      sqlite3_reset(st_);
     }
-    raw.done(st, rc);
-    if (rows != kScanRows) throw std::runtime_error("range scan read a wrong number of rows");
+    benchmark::DoNotOptimize(sum_);
   }
-  benchmark::DoNotOptimize(sum);
-  sqlite3_finalize(st);
-}
+};
+
+class RawSqliteInsert final : public RawSqliteOp {
+ public:
+  explicit RawSqliteInsert(bool in_transaction)
+      : RawSqliteOp((reset_log(Backend::sqlite), kInsert)), in_transaction_(in_transaction) {}
+  void slice(const std::function<void()>& timed) override {
+    if (in_transaction_) raw_.exec("BEGIN IMMEDIATE");
+    timed();
+    if (in_transaction_) raw_.exec("COMMIT");
+  }
+  void ops(std::int64_t count) override {
+    for (std::int64_t i = 0; i < count; ++i) {
+      std::int64_t id = next_log_id();
+      sqlite3_bind_int64(st_, 1, id);
+      sqlite3_bind_text(st_, 2, kLogName, -1, SQLITE_STATIC);
+      sqlite3_bind_double(st_, 3, static_cast<double>(id) * 0.5);
+      raw_.done(st_, sqlite3_step(st_));
+    }
+  }
+
+ private:
+  bool in_transaction_;
+};
+
+class RawSqliteUpsert final : public RawSqliteOp {
+ public:
+  RawSqliteUpsert() : RawSqliteOp(kUpsert) {}
+  void ops(std::int64_t count) override {
+    for (std::int64_t i = 0; i < count; ++i) {
+      std::int64_t id = n_++ % kRows;
+      std::string name = item_name(id);
+      sqlite3_bind_int64(st_, 1, id);
+      sqlite3_bind_text(st_, 2, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
+      sqlite3_bind_double(st_, 3, static_cast<double>(id) * 0.5);
+      raw_.done(st_, sqlite3_step(st_));
+    }
+  }
+};
+
+class RawSqliteRangeScan final : public RawSqliteOp {
+ public:
+  RawSqliteRangeScan() : RawSqliteOp(kScan) {}
+  void ops(std::int64_t count) override {
+    for (std::int64_t i = 0; i < count; ++i) {
+      std::int64_t lo = (n_++ * kScanRows) % (kRows - kScanRows);
+      sqlite3_bind_int64(st_, 1, lo);
+      sqlite3_bind_int64(st_, 2, lo + kScanRows);
+      int rows = 0, rc;
+      while ((rc = sqlite3_step(st_)) == SQLITE_ROW) {
+        read_row(st_, sum_);
+        ++rows;
+      }
+      raw_.done(st_, rc);
+      if (rows != kScanRows) throw std::runtime_error("range scan read a wrong number of rows");
+    }
+    benchmark::DoNotOptimize(sum_);
+  }
+};
 
 // ---- raw libpq ------------------------------------------------------------------
 
@@ -175,67 +193,86 @@ void read_row(PGresult* r, int i, std::int64_t& sum) {
   benchmark::DoNotOptimize(std::strtod(PQgetvalue(r, i, 2), nullptr));
 }
 
-void BM_PointSelect_Raw_Postgresql(benchmark::State& state) {
-  RawPq raw;
-  raw.prepare_stmt("sel", kSelectPq, 1);
-  std::int64_t id = 0, sum = 0;
-  Num key;
-  for (auto _ : state) {
-    const char* values[1] = {key.set(id++ % kRows)};
-    PGresult* r = raw.run("sel", 1, values);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-      throw std::runtime_error("point select found no row");
-    read_row(r, 0, sum);
-    PQclear(r);
-  }
-  benchmark::DoNotOptimize(sum);
-}
+// The libpq contenders: one statement prepared with PQprepare, run with
+// PQexecPrepared and text parameters.
+class RawPqOp : public Contender {
+ public:
+  RawPqOp(const char* sql, int params) { raw_.prepare_stmt("st", sql, params); }
 
-void raw_pq_insert(benchmark::State& state, bool in_transaction) {
-  reset_log(Backend::postgresql);
-  RawPq raw;
-  raw.prepare_stmt("ins", kInsertPq, 3);
-  if (in_transaction) raw.check(PQexec(raw.conn, "BEGIN"), PGRES_COMMAND_OK);
-  Num key, score;
-  for (auto _ : state) {
-    std::int64_t id = next_log_id();
-    const char* values[3] = {key.set(id), kLogName, score.set(static_cast<double>(id) * 0.5)};
-    raw.check(raw.run("ins", 3, values), PGRES_COMMAND_OK);
-  }
-  if (in_transaction) raw.check(PQexec(raw.conn, "COMMIT"), PGRES_COMMAND_OK);
-}
-void BM_InsertAutocommit_Raw_Postgresql(benchmark::State& s) { raw_pq_insert(s, false); }
-void BM_InsertInTransaction_Raw_Postgresql(benchmark::State& s) { raw_pq_insert(s, true); }
+ protected:
+  PGresult* run(int n, const char* const* values) { return raw_.run("st", n, values); }
+  RawPq raw_;
+  Num key_, other_;
+  std::int64_t n_ = 0, sum_ = 0;
+};
 
-void BM_Upsert_Raw_Postgresql(benchmark::State& state) {
-  RawPq raw;
-  raw.prepare_stmt("ups", kUpsertPq, 3);
-  Num key, score;
-  std::int64_t n = 0;
-  for (auto _ : state) {
-    std::int64_t id = n++ % kRows;
-    std::string name = item_name(id);
-    const char* values[3] = {key.set(id), name.c_str(), score.set(static_cast<double>(id) * 0.5)};
-    raw.check(raw.run("ups", 3, values), PGRES_COMMAND_OK);
+class RawPqPointSelect final : public RawPqOp {
+ public:
+  RawPqPointSelect() : RawPqOp(kSelectPq, 1) {}
+  void ops(std::int64_t count) override {
+    for (std::int64_t i = 0; i < count; ++i) {
+      const char* values[1] = {key_.set(n_++ % kRows)};
+      PGresult* r = run(1, values);
+      if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+        throw std::runtime_error("point select found no row");
+      read_row(r, 0, sum_);
+      PQclear(r);
+    }
+    benchmark::DoNotOptimize(sum_);
   }
-}
+};
 
-void BM_RangeScan_Raw_Postgresql(benchmark::State& state) {
-  RawPq raw;
-  raw.prepare_stmt("scan", kScanPq, 2);
-  Num lo_text, hi_text;
-  std::int64_t n = 0, sum = 0;
-  for (auto _ : state) {
-    std::int64_t lo = (n++ * kScanRows) % (kRows - kScanRows);
-    const char* values[2] = {lo_text.set(lo), hi_text.set(lo + kScanRows)};
-    PGresult* r = raw.run("scan", 2, values);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != kScanRows)
-      throw std::runtime_error("range scan read a wrong number of rows");
-    for (int i = 0; i < kScanRows; ++i) read_row(r, i, sum);
-    PQclear(r);
+class RawPqInsert final : public RawPqOp {
+ public:
+  explicit RawPqInsert(bool in_transaction)
+      : RawPqOp((reset_log(Backend::postgresql), kInsertPq), 3), in_transaction_(in_transaction) {}
+  void slice(const std::function<void()>& timed) override {
+    if (in_transaction_) raw_.check(PQexec(raw_.conn, "BEGIN"), PGRES_COMMAND_OK);
+    timed();
+    if (in_transaction_) raw_.check(PQexec(raw_.conn, "COMMIT"), PGRES_COMMAND_OK);
   }
-  benchmark::DoNotOptimize(sum);
-}
+  void ops(std::int64_t count) override {
+    for (std::int64_t i = 0; i < count; ++i) {
+      std::int64_t id = next_log_id();
+      const char* values[3] = {key_.set(id), kLogName, other_.set(static_cast<double>(id) * 0.5)};
+      raw_.check(run(3, values), PGRES_COMMAND_OK);
+    }
+  }
+
+ private:
+  bool in_transaction_;
+};
+
+class RawPqUpsert final : public RawPqOp {
+ public:
+  RawPqUpsert() : RawPqOp(kUpsertPq, 3) {}
+  void ops(std::int64_t count) override {
+    for (std::int64_t i = 0; i < count; ++i) {
+      std::int64_t id = n_++ % kRows;
+      std::string name = item_name(id);
+      const char* values[3] = {key_.set(id), name.c_str(),
+                               other_.set(static_cast<double>(id) * 0.5)};
+      raw_.check(run(3, values), PGRES_COMMAND_OK);
+    }
+  }
+};
+
+class RawPqRangeScan final : public RawPqOp {
+ public:
+  RawPqRangeScan() : RawPqOp(kScanPq, 2) {}
+  void ops(std::int64_t count) override {
+    for (std::int64_t i = 0; i < count; ++i) {
+      std::int64_t lo = (n_++ * kScanRows) % (kRows - kScanRows);
+      const char* values[2] = {key_.set(lo), other_.set(lo + kScanRows)};
+      PGresult* r = run(2, values);
+      if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != kScanRows)
+        throw std::runtime_error("range scan read a wrong number of rows");
+      for (int j = 0; j < kScanRows; ++j) read_row(r, j, sum_);
+      PQclear(r);
+    }
+    benchmark::DoNotOptimize(sum_);
+  }
+};
 
 // ---- keel: a held Connection, and Database (a pool lease per operation) ------------
 
@@ -245,39 +282,98 @@ void read_row(const keel::Row& row, std::int64_t& sum) {
   benchmark::DoNotOptimize(row.get<double>(2));
 }
 
-// The same loop body serves both: `target` is a Connection or the Database.
+// The keel contenders are templates over their target: a held Connection, or the
+// Database (a pool lease per operation).
 template <class Target>
-void keel_point_select(benchmark::State& state, Target& target) {
-  std::int64_t id = 0, sum = 0;
-  for (auto _ : state) {
-    auto row = target.query_one(kSelect, {id++ % kRows});
-    if (!row) throw std::runtime_error("point select found no row");
-    read_row(*row, sum);
-  }
-  benchmark::DoNotOptimize(sum);
+std::unique_ptr<Target> open_target(Backend b) {
+  if constexpr (std::is_same_v<Target, keel::Connection>)
+    return keel::connect(config_for(b));
+  else
+    return std::make_unique<keel::Database>(config_for(b));
 }
 
 template <class Target>
-void keel_insert(benchmark::State& state, Target& target) {
-  for (auto _ : state) {
-    std::int64_t id = next_log_id();
-    target.execute(kInsert, {id, kLogName, static_cast<double>(id) * 0.5});
-  }
-}
+class KeelOp : public Contender {
+ public:
+  explicit KeelOp(Backend b) : backend_(b), target_((prepare(b), open_target<Target>(b))) {}
+
+ protected:
+  Backend backend_;
+  std::unique_ptr<Target> target_;
+  std::int64_t n_ = 0, sum_ = 0;
+};
 
 template <class Target>
-void keel_upsert(benchmark::State& state, Target& target) {
-  std::int64_t n = 0;
-  for (auto _ : state) {
-    std::int64_t id = n++ % kRows;
-    target.execute(kUpsert, {id, item_name(id), static_cast<double>(id) * 0.5});
+class KeelPointSelect final : public KeelOp<Target> {
+ public:
+  using KeelOp<Target>::KeelOp;
+  void ops(std::int64_t count) override {
+    for (std::int64_t i = 0; i < count; ++i) {
+      auto row = this->target_->query_one(kSelect, {this->n_++ % kRows});
+      if (!row) throw std::runtime_error("point select found no row");
+      read_row(*row, this->sum_);
+    }
+    benchmark::DoNotOptimize(this->sum_);
   }
-}
+};
+
+// INSERT in one transaction: on a Connection, its transaction(); on Database, one
+// db.transaction around the slice, so the lease is taken once, as an application
+// writing a batch would.
+template <class Target>
+class KeelInsert final : public KeelOp<Target> {
+ public:
+  KeelInsert(Backend b, bool in_transaction)
+      : KeelOp<Target>((reset_log(b), b)), in_transaction_(in_transaction) {}
+  void slice(const std::function<void()>& timed) override {
+    if (!in_transaction_) return timed();
+    if constexpr (std::is_same_v<Target, keel::Database>)
+      this->target_->transaction([&](keel::Connection& c) {
+        open_ = &c;
+        timed();
+      });
+    else
+      this->target_->transaction([&] {
+        open_ = this->target_.get();
+        timed();
+      });
+    open_ = nullptr;
+  }
+  void ops(std::int64_t count) override {
+    if (open_)
+      insert(*open_, count);
+    else
+      insert(*this->target_, count);
+  }
+
+ private:
+  template <class T>
+  static void insert(T& target, std::int64_t count) {
+    for (std::int64_t i = 0; i < count; ++i) {
+      std::int64_t id = next_log_id();
+      target.execute(kInsert, {id, kLogName, static_cast<double>(id) * 0.5});
+    }
+  }
+  bool in_transaction_;
+  keel::Connection* open_ = nullptr;  // inside slice() of a transaction
+};
+
+template <class Target>
+class KeelUpsert final : public KeelOp<Target> {
+ public:
+  using KeelOp<Target>::KeelOp;
+  void ops(std::int64_t count) override {
+    for (std::int64_t i = 0; i < count; ++i) {
+      std::int64_t id = this->n_++ % kRows;
+      this->target_->execute(kUpsert, {id, item_name(id), static_cast<double>(id) * 0.5});
+    }
+  }
+};
 
 // The scan's bounds cap it at kScanRows rows. On a PostgreSQL Connection,
 // query_all() is the call for a result known to be that small (one result from the
 // server instead of one per row); SQLite's rows come from the engine in-process, so
-// streaming them with query() costs nothing to give up. Database has only query().
+// streaming them with query() costs nothing to give up. The same for Database.
 template <class Rows>
 int read_scan(Rows&& rows, std::int64_t& sum) {
   int n = 0;
@@ -289,76 +385,23 @@ int read_scan(Rows&& rows, std::int64_t& sum) {
 }
 
 template <class Target>
-void keel_range_scan(benchmark::State& state, Target& target) {
-  std::int64_t n = 0, sum = 0;
-  for (auto _ : state) {
-    std::int64_t lo = (n++ * kScanRows) % (kRows - kScanRows);
-    int rows = 0;
-    keel::Params bounds{lo, lo + kScanRows};
-    if constexpr (std::is_same_v<Target, keel::Connection>) {
-      rows = target.backend() == keel::Backend::postgresql
-                 ? read_scan(target.query_all(kScan, bounds), sum)
-                 : read_scan(target.query(kScan, bounds), sum);
-    } else {
-      rows = read_scan(target.query(kScan, bounds), sum);
+class KeelRangeScan final : public KeelOp<Target> {
+ public:
+  using KeelOp<Target>::KeelOp;
+  void ops(std::int64_t count) override {
+    Target& target = *this->target_;
+    for (std::int64_t i = 0; i < count; ++i) {
+      std::int64_t lo = (this->n_++ * kScanRows) % (kRows - kScanRows);
+      int rows = 0;
+      keel::Params bounds{lo, lo + kScanRows};
+      rows = this->backend_ == keel::Backend::postgresql
+                 ? read_scan(target.query_all(kScan, bounds), this->sum_)
+                 : read_scan(target.query(kScan, bounds), this->sum_);
+      if (rows != kScanRows) throw std::runtime_error("range scan read a wrong number of rows");
     }
-    if (rows != kScanRows) throw std::runtime_error("range scan read a wrong number of rows");
+    benchmark::DoNotOptimize(this->sum_);
   }
-  benchmark::DoNotOptimize(sum);
-}
-
-void point_select_connection(benchmark::State& s, Backend b) {
-  prepare(b);
-  auto c = keel::connect(config_for(b));
-  keel_point_select(s, *c);
-}
-void point_select_database(benchmark::State& s, Backend b) {
-  prepare(b);
-  keel::Database db(config_for(b));
-  keel_point_select(s, db);
-}
-void insert_autocommit_connection(benchmark::State& s, Backend b) {
-  reset_log(b);
-  auto c = keel::connect(config_for(b));
-  keel_insert(s, *c);
-}
-void insert_autocommit_database(benchmark::State& s, Backend b) {
-  reset_log(b);
-  keel::Database db(config_for(b));
-  keel_insert(s, db);
-}
-void insert_in_transaction_connection(benchmark::State& s, Backend b) {
-  reset_log(b);
-  auto c = keel::connect(config_for(b));
-  c->transaction([&] { keel_insert(s, *c); });
-}
-// One Database transaction around the loop: the lease is taken once, as an
-// application writing a batch would.
-void insert_in_transaction_database(benchmark::State& s, Backend b) {
-  reset_log(b);
-  keel::Database db(config_for(b));
-  db.transaction([&](keel::Connection& c) { keel_insert(s, c); });
-}
-void upsert_connection(benchmark::State& s, Backend b) {
-  prepare(b);
-  auto c = keel::connect(config_for(b));
-  keel_upsert(s, *c);
-}
-void upsert_database(benchmark::State& s, Backend b) {
-  prepare(b);
-  keel::Database db(config_for(b));
-  keel_upsert(s, db);
-}
-void range_scan_connection(benchmark::State& s, Backend b) {
-  prepare(b);
-  auto c = keel::connect(config_for(b));
-  keel_range_scan(s, *c);
-}
-void range_scan_database(benchmark::State& s, Backend b) {
-  prepare(b);
-  keel::Database db(config_for(b));
-  keel_range_scan(s, db);
-}
+};
 
 // ---- pool: acquire and release, uncontended and from 2 and 8 threads ----------------
 
@@ -388,32 +431,36 @@ void pool_acquire(benchmark::State& state, Backend b) {
 }  // namespace
 
 void keel::bench::ops::add_raw_and_keel(std::vector<Entry>& out) {
-  using Fn = void (*)(benchmark::State&);
-  const std::pair<const char*, std::pair<Fn, Fn>> raw[] = {
-      {"PointSelect", {BM_PointSelect_Raw_Sqlite, BM_PointSelect_Raw_Postgresql}},
-      {"InsertAutocommit", {BM_InsertAutocommit_Raw_Sqlite, BM_InsertAutocommit_Raw_Postgresql}},
-      {"InsertInTransaction",
-       {BM_InsertInTransaction_Raw_Sqlite, BM_InsertInTransaction_Raw_Postgresql}},
-      {"Upsert", {BM_Upsert_Raw_Sqlite, BM_Upsert_Raw_Postgresql}},
-      {"RangeScan", {BM_RangeScan_Raw_Sqlite, BM_RangeScan_Raw_Postgresql}},
+  using Make = std::function<std::unique_ptr<Contender>()>;
+  auto add = [&](const char* workload, const char* contender, Backend b, Make make) {
+    out.push_back({workload, contender, b, std::move(make), {}});
   };
-  for (const auto& [workload, fns] : raw) {
-    out.push_back({workload, "Raw", Backend::sqlite, fns.first});
-    out.push_back({workload, "Raw", Backend::postgresql, fns.second});
-  }
-  using KeelFn = void (*)(benchmark::State&, Backend);
-  const std::tuple<const char*, KeelFn, KeelFn> keel[] = {
-      {"PointSelect", point_select_connection, point_select_database},
-      {"InsertAutocommit", insert_autocommit_connection, insert_autocommit_database},
-      {"InsertInTransaction", insert_in_transaction_connection, insert_in_transaction_database},
-      {"Upsert", upsert_connection, upsert_database},
-      {"RangeScan", range_scan_connection, range_scan_database},
-  };
+  using S = Backend;
+  add("PointSelect", "Raw", S::sqlite, [] { return std::make_unique<RawSqlitePointSelect>(); });
+  add("InsertAutocommit", "Raw", S::sqlite, [] { return std::make_unique<RawSqliteInsert>(false); });
+  add("InsertInTransaction", "Raw", S::sqlite,
+      [] { return std::make_unique<RawSqliteInsert>(true); });
+  add("Upsert", "Raw", S::sqlite, [] { return std::make_unique<RawSqliteUpsert>(); });
+  add("RangeScan", "Raw", S::sqlite, [] { return std::make_unique<RawSqliteRangeScan>(); });
+  add("PointSelect", "Raw", S::postgresql, [] { return std::make_unique<RawPqPointSelect>(); });
+  add("InsertAutocommit", "Raw", S::postgresql, [] { return std::make_unique<RawPqInsert>(false); });
+  add("InsertInTransaction", "Raw", S::postgresql,
+      [] { return std::make_unique<RawPqInsert>(true); });
+  add("Upsert", "Raw", S::postgresql, [] { return std::make_unique<RawPqUpsert>(); });
+  add("RangeScan", "Raw", S::postgresql, [] { return std::make_unique<RawPqRangeScan>(); });
+
   for (Backend b : {Backend::sqlite, Backend::postgresql}) {
-    for (const auto& [workload, connection, database] : keel) {
-      out.push_back({workload, "KeelConnection", b, [fn = connection, b](auto& s) { fn(s, b); }});
-      out.push_back({workload, "KeelDatabase", b, [fn = database, b](auto& s) { fn(s, b); }});
-    }
-    out.push_back({"PoolAcquire", "Keel", b, [b](auto& s) { pool_acquire(s, b); }, true});
+    auto both = [&]<template <class> class Op>(const char* workload, auto... args) {
+      add(workload, "KeelConnection", b,
+          [=] { return std::make_unique<Op<keel::Connection>>(b, args...); });
+      add(workload, "KeelDatabase", b,
+          [=] { return std::make_unique<Op<keel::Database>>(b, args...); });
+    };
+    both.template operator()<KeelPointSelect>("PointSelect");
+    both.template operator()<KeelInsert>("InsertAutocommit", false);
+    both.template operator()<KeelInsert>("InsertInTransaction", true);
+    both.template operator()<KeelUpsert>("Upsert");
+    both.template operator()<KeelRangeScan>("RangeScan");
+    out.push_back({"PoolAcquire", "Keel", b, {}, [b](auto& s) { pool_acquire(s, b); }, true});
   }
 }

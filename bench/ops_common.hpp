@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -98,11 +99,27 @@ inline std::int64_t next_log_id() {
   return next.fetch_add(1, std::memory_order_relaxed);
 }
 
+// One contender of one per-operation workload, its state (connection or session
+// open, statements prepared, counters) set up by its constructor, before any timing.
+// ops(n) does the next n operations and nothing else; slice(timed) runs timed(),
+// which calls ops(), inside what a run of operations needs around it untimed (the
+// open transaction of INSERT in one transaction). Google Benchmark runs one slice
+// around its whole timing loop; bench/main.cpp's paired mode runs many short ones,
+// the contenders of a workload taking turns.
+class Contender {
+ public:
+  virtual ~Contender() = default;
+  virtual void ops(std::int64_t n) = 0;
+  virtual void slice(const std::function<void()>& timed) { timed(); }
+};
+
 // One contender doing one workload on one backend; bench/main.cpp registers them.
+// A per-operation entry has `make`; the pool workload (threaded) has `run`.
 struct Entry {
   std::string workload;   // PointSelect, InsertAutocommit, …, PoolAcquire
   std::string contender;  // Raw, KeelConnection, KeelDatabase, Keel, Soci
   Backend backend;
+  std::function<std::unique_ptr<Contender>()> make;
   std::function<void(benchmark::State&)> run;
   bool threaded = false;  // runs from 1, 2 and 8 threads
   std::string name() const { return "BM_" + workload + "_" + contender + "_" + suffix(backend); }

@@ -105,21 +105,57 @@ class Bench:
             os.remove(os.path.join(d, f))
         return wall
 
+    def floor(self, backend):
+        """A lower bound for any tool applying this history, in seconds. SQLite: the
+        sqlite3 shell running the SQL of `keel upgrade head --sql` (WAL,
+        synchronous=NORMAL, as keel) as a whole process. PostgreSQL: one connection
+        (libpq via psycopg2, in-process: no process start counted) plus the server's own
+        time for that SQL sent as one query (clock_timestamp() before and after)."""
+        sql = subprocess.run(self.keel("sqlite:///unused.db", "upgrade", "head", "--sql",
+                                       "--dialect", backend),
+                             check=True, capture_output=True, text=True).stdout
+        url = self.fresh(backend, "floor")
+        if backend == "sqlite":
+            script = os.path.join(self.work, "floor.sql")
+            with open(script, "w") as f:
+                f.write("PRAGMA journal_mode=wal;\nPRAGMA synchronous=NORMAL;\n" + sql)
+            with open(script) as stdin:
+                t0 = time.perf_counter()
+                subprocess.run(["sqlite3", url.removeprefix("sqlite:///")], stdin=stdin,
+                               check=True, capture_output=True)
+                return time.perf_counter() - t0
+        import psycopg2  # Debian's python3-psycopg2, as the SQLAlchemy contenders use
+        t0 = time.perf_counter()
+        conn = psycopg2.connect(url)
+        connect = time.perf_counter() - t0
+        conn.autocommit = True
+        cur = conn.cursor()
+        cur.execute("SELECT extract(epoch FROM clock_timestamp())")
+        start = cur.fetchone()[0]
+        cur.execute(sql)
+        cur.execute("SELECT extract(epoch FROM clock_timestamp())")
+        server = float(cur.fetchone()[0] - start)
+        conn.close()
+        psql(self.a.pg_url, 'DROP DATABASE IF EXISTS "keel_bench_migrations_floor"')
+        return connect + server
+
     def run(self, reps):
         result = {}
         for backend in ("sqlite", "postgresql"):
             times = {(w, k): [] for w in ("upgrade", "autogenerate") for k in ("keel", "alembic")}
+            floors = []
             for rep in range(reps):
                 order = ("keel", "alembic") if rep % 2 == 0 else ("alembic", "keel")
                 for who in order:
                     wall, url = self.upgrade(backend, who)
                     times[("upgrade", who)].append(wall)
                     times[("autogenerate", who)].append(self.autogenerate(backend, who, url))
+                floors.append(self.floor(backend))
                 log(f"{backend} rep {rep + 1}/{reps}: upgrade keel "
                     f"{times[('upgrade', 'keel')][-1]:.3f} s, alembic "
                     f"{times[('upgrade', 'alembic')][-1]:.3f} s; autogenerate keel "
                     f"{times[('autogenerate', 'keel')][-1]:.3f} s, alembic "
-                    f"{times[('autogenerate', 'alembic')][-1]:.3f} s")
+                    f"{times[('autogenerate', 'alembic')][-1]:.3f} s; floor {floors[-1]:.3f} s")
             if backend == "postgresql":
                 for who in ("keel", "alembic"):
                     psql(self.a.pg_url, f'DROP DATABASE IF EXISTS "keel_bench_migrations_{who}"')
@@ -129,6 +165,9 @@ class Bench:
                     "runs_s": [round(t, 4) for t in ts], "median_s": statistics.median(ts),
                     "min_s": min(ts), "max_s": max(ts),
                     "cv": statistics.pstdev(ts) / statistics.mean(ts)}
+            result[backend]["upgrade"]["floor"] = {
+                "runs_s": [round(t, 4) for t in floors], "median_s": statistics.median(floors),
+                "min_s": min(floors), "max_s": max(floors)}
         return result
 
 

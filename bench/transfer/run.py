@@ -6,7 +6,7 @@
 
 Every contender loads the same source into a fresh database whose schema was created
 beforehand, untimed, by `keel upgrade head` (the same tables, keys, indexes, checks and
-foreign keys for all three):
+foreign keys for all):
   keel_checksums  `keel transfer --migrations …` (verify=checksums, the default)
   keel_counts     the same with --verify counts
   pgloader        Debian's pgloader, `data only, drop indexes, reset sequences`, with
@@ -20,7 +20,7 @@ MB/s (source file size / time) and the process's peak RSS (wait4) per run, media
 spread per contender, and the CPU seconds of the client process and of the server
 meanwhile (a local server: the postmaster's reaped children). Sizes, repetitions and
 contenders: KEEL_BENCH_TRANSFER_SIZES, default
-"100000:5,1000000:2:keel_checksums+pgloader+copy" (rows:repetitions[:contenders]).
+"100000:5,1000000:2:keel_checksums+pgloader+copy+floor" (rows:repetitions[:contenders]).
 """
 import argparse
 import json
@@ -39,15 +39,16 @@ CONTENDERS = {
     "keel_counts": "keel transfer (verify=counts)",
     "pgloader": "pgloader",
     "copy": "psql \\copy from CSV",
+    "floor": "floor: server only (psql binary \\copy + rebuild + read-back)",
 }
 
 
 SHORT = {"keel_checksums": "keel (checksums)", "keel_counts": "keel (counts)",
-         "pgloader": "pgloader", "copy": "psql copy (CSV)"}
+         "pgloader": "pgloader", "copy": "psql copy (CSV)", "floor": "server floor"}
 
 
 # At 1M rows verify=counts is left out: make bench must stay under 20 minutes.
-ONE_MILLION = "keel_checksums+pgloader+copy"
+ONE_MILLION = "keel_checksums+pgloader+copy+floor"
 
 
 def log(msg):
@@ -109,6 +110,7 @@ class Size:
         self.db = os.path.join(self.dir, "source.db")
         self.mig = os.path.join(self.dir, "migrations")
         self.csv = os.path.join(self.dir, "csv")
+        self.bin = os.path.join(self.dir, "binary")
 
     def generate(self):
         stamp = os.path.join(self.dir, "generated.json")
@@ -125,6 +127,25 @@ class Size:
                              capture_output=True, text=True).stdout
         self.info = json.loads(out)
         json.dump(self.info, open(stamp, "w"))
+
+    def export_binary(self):
+        """The rows as PostgreSQL's binary COPY files, exported (untimed) from a target
+        keel loaded, for the floor contender; kept while the source is unchanged."""
+        stamp = os.path.join(self.bin, "exported.json")
+        if os.path.exists(stamp) and os.path.getmtime(stamp) > os.path.getmtime(self.db):
+            return
+        log(f"{self.rows} rows: exporting binary COPY files for the floor")
+        os.makedirs(self.bin, exist_ok=True)
+        name = "keel_bench_transfer_export"
+        url = self.fresh(name)
+        subprocess.run([self.a.keel, "transfer", "--from", "sqlite:///" + os.path.abspath(self.db),
+                        "--to", url, "--migrations", self.mig, "--verify", "counts"],
+                       check=True, capture_output=True)
+        for t in self.info["tables"]:
+            psql(url, f"\\copy \"{t}\" TO '{os.path.join(self.bin, t + '.bin')}' "
+                      "WITH (FORMAT binary)")
+        psql(self.a.pg_url, f'DROP DATABASE "{name}"')
+        json.dump(self.info["tables"], open(stamp, "w"))
 
     def fresh(self, name):
         """A new database at the history's head, no rows."""
@@ -165,6 +186,41 @@ class Size:
             for line in ids:
                 f.write(line + "\n")
 
+    def floor_script(self, url, path):
+        """Drops every foreign key, key and index of the tables (untimed) and writes the
+        timed script: binary \\copy per table, keys, indexes and foreign keys back (in
+        keel's order), identities past the loaded keys, every table read back."""
+        def constraints(kinds):
+            return psql(url, "SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, "
+                             "conname) || E'\\t' || format('ALTER TABLE %s ADD CONSTRAINT %I %s', "
+                             "conrelid::regclass, conname, pg_get_constraintdef(oid)) FROM "
+                             f"pg_constraint WHERE contype IN ({kinds}) AND connamespace = "
+                             "'public'::regnamespace AND conrelid <> 'keel_version'::regclass"
+                             ).splitlines()
+        fks, keys = constraints("'f'"), constraints("'p', 'u'")
+        idx = psql(url, "SELECT format('DROP INDEX %I', indexname) || E'\\t' || indexdef "
+                        "FROM pg_indexes i WHERE schemaname = 'public' AND tablename <> "
+                        "'keel_version' AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE "
+                        "c.conindid = format('%I.%I', i.schemaname, i.indexname)::regclass)"
+                        ).splitlines()
+        ids = psql(url, "SELECT format('SELECT setval(pg_get_serial_sequence(%L, %L), "
+                        "coalesce(max(%I), 0) + 1, false) FROM %I;', quote_ident(table_name), "
+                        "column_name, column_name, table_name) FROM information_schema.columns "
+                        "WHERE table_schema = 'public' AND is_identity = 'YES'").splitlines()
+        for line in fks + keys + idx:
+            psql(url, line.split("\t")[0])
+        with open(path, "w") as f:
+            f.write("SET maintenance_work_mem = '256MB';\n")
+            for t in self.info["tables"]:
+                f.write(f'\\copy "{t}" FROM \'{os.path.join(self.bin, t + ".bin")}\' '
+                        "WITH (FORMAT binary)\n")
+            for line in keys + idx + fks:
+                f.write(line.split("\t")[1] + ";\n")
+            for line in ids:
+                f.write(line + "\n")
+            for t in self.info["tables"]:
+                f.write(f'\\copy (SELECT * FROM "{t}") TO \'/dev/null\' WITH (FORMAT binary)\n')
+
     def command(self, who, url, scratch):
         src = "sqlite:///" + os.path.abspath(self.db)
         if who.startswith("keel_"):
@@ -180,6 +236,10 @@ class Size:
             # Its default 1 GiB heap is exhausted at 1M rows ("Heap exhausted, game over")
             # in some runs; an SBCL runtime option, so it goes first.
             return ["pgloader", "--dynamic-space-size", "4096", load]
+        if who == "floor":
+            script = os.path.join(scratch, "floor.sql")
+            self.floor_script(url, script)
+            return ["psql", "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", script]
         script = os.path.join(scratch, "copy.sql")
         self.copy_script(url, script)
         return ["psql", "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", script]
@@ -291,6 +351,8 @@ def main():
         rows, reps, who = (spec.split(":") + ["3", ""][len(spec.split(":")) - 1:])[:3]
         size = Size(a, int(rows))
         size.generate()
+        if "floor" in (who.split("+") if who else CONTENDERS):
+            size.export_binary()
         data["sizes"].append(size.run(int(reps), who.split("+") if who else list(CONTENDERS)))
         with open(a.out, "w") as f:  # after each size: a partial run still leaves figures
             json.dump(data, f, indent=1)
