@@ -25,7 +25,7 @@ class InstanceLock {
   virtual const std::string& name() const noexcept = 0;
   // Where the lock lives: the lock file's path, or "advisory lock <key>".
   virtual std::string where() const = 0;
-  // True while the lock is still ours (PostgreSQL: the dedicated connection is alive).
+  // True while the lock is still ours (PostgreSQL: the session holding it is alive).
   virtual bool held() noexcept = 0;
 };
 
