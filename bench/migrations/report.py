@@ -18,7 +18,8 @@ def markdown(data):
            "sqlite3 shell running the SQL `keel upgrade head --sql` prints (WAL, "
            "synchronous=NORMAL) as a whole process; on PostgreSQL one libpq connection "
            "(in-process, no process start) plus the server's own time for that SQL sent as "
-           "one query. **needed** is Alembic's median over 20: the most keel may take.", "",
+           "one query, committed as keel commits it (one WAL flush, for the last revision). "
+           "**needed** is Alembic's median over 20: the most keel may take.", "",
            "| backend | work | keel median (s) | keel min–max | Alembic median (s) | "
            "Alembic min–max | Alembic / keel | floor (s) | needed (s) |",
            "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
