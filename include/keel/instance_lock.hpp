@@ -4,7 +4,7 @@
 // on the database itself — closing any descriptor of a file drops POSIX record
 // locks on it, and SQLite opens and closes its file freely. PostgreSQL:
 // pg_try_advisory_lock on a 64-bit key derived from the name, held on a dedicated
-// connection. Either way the kernel or the server releases it when the holder
+// connection (or on a caller's, with the second overload). Either way the kernel or the server releases it when the holder
 // dies, even by SIGKILL.
 #pragma once
 

@@ -67,6 +67,24 @@ class PoolTest : public testing::BackendTest {
     ASSERT_TRUE(gone) << "backend " << pid << " still running";
   }
 
+  // The connection a lease gives back to `pool`, and (PostgreSQL) its server backend,
+  // which is then ended behind the pool's back.
+  struct Returned {
+    const Connection* conn = nullptr;
+    std::int64_t pid = 0;
+  };
+  void return_one_then_end_its_backend(Pool& pool, Returned& out) {
+    {
+      auto lease = pool.acquire();
+      out.conn = &lease.get();
+      if (is_postgresql())
+        out.pid = lease->query_one("SELECT pg_backend_pid()")->get<std::int64_t>(0);
+    }
+    if (is_postgresql()) {
+      ASSERT_NO_FATAL_FAILURE(terminate_backend(out.pid));
+    }
+  }
+
   Config cfg_;
   std::atomic<int> factory_calls_{0};
 };
@@ -256,16 +274,10 @@ TEST_P(PoolTest, RecycleOffKeepsOldConnections) {
 
 TEST_P(PoolTest, PrePingReplacesAConnectionTheServerClosed) {
   auto pool = make_pool(options(1, 0));
-  const Connection* first = nullptr;
-  std::int64_t pid = 0;
-  {
-    auto lease = pool->acquire();
-    first = &lease.get();
-    if (is_postgresql()) pid = lease->query_one("SELECT pg_backend_pid()")->get<std::int64_t>(0);
-  }
-  if (is_postgresql()) {
-    ASSERT_NO_FATAL_FAILURE(terminate_backend(pid));
-  }
+  Returned returned;
+  ASSERT_NO_FATAL_FAILURE(return_one_then_end_its_backend(*pool, returned));
+  const Connection* first = returned.conn;
+  const std::int64_t pid = returned.pid;
   // Past the span in which a just-returned connection is trusted unchecked.
   std::this_thread::sleep_for(600ms);
   auto lease = pool->acquire();
@@ -289,16 +301,10 @@ TEST_P(PoolTest, PrePingReplacesAConnectionTheServerClosed) {
 // statement at most, and the broken connection never comes back from the pool.
 TEST_P(PoolTest, AConnectionClosedJustAfterItsReturnFailsAtMostOneStatement) {
   auto pool = make_pool(options(1, 0));
-  const Connection* first = nullptr;
-  std::int64_t pid = 0;
-  {
-    auto lease = pool->acquire();
-    first = &lease.get();
-    if (is_postgresql()) pid = lease->query_one("SELECT pg_backend_pid()")->get<std::int64_t>(0);
-  }
-  if (is_postgresql()) {
-    ASSERT_NO_FATAL_FAILURE(terminate_backend(pid));
-  }
+  Returned returned;
+  ASSERT_NO_FATAL_FAILURE(return_one_then_end_its_backend(*pool, returned));
+  const Connection* first = returned.conn;
+  const std::int64_t pid = returned.pid;
   int failed = 0;
   std::int64_t answered_by = 0;
   for (int attempt = 0; attempt < 2 && answered_by == 0; ++attempt) {

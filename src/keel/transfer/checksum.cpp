@@ -11,6 +11,7 @@
 
 #include "keel/error.hpp"
 #include "transfer/forms.hpp"
+#include "value/uuid.hpp"
 
 namespace keel::transfer {
 
@@ -167,7 +168,7 @@ void append_canonical(std::string& out, const Value& v, const ColumnType& type,
         return put_bytes(out, kUuid, std::string_view(lower, 36));
       }
       if (auto* b = std::get_if<Blob>(&s); b && b->size() == 16)
-        return put_bytes(out, kUuid, forms::uuid_from_bytes(b->data()));
+        return put_bytes(out, kUuid, keel::detail::uuid_text(b->data()));
       break;
   }
   put_foreign(out, v);

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "transfer/forms.hpp"
+#include "value/uuid.hpp"
 
 namespace keel::transfer {
 
@@ -482,7 +483,7 @@ Coerced to_uuid(const Value& v, const ColumnType& t) {
       const Blob& b = std::get<Blob>(v.storage());
       if (b.size() != 16)
         return refused(RefusalKind::invalid_uuid, v, t, "is not a UUID (16 bytes)");
-      return converted(CoercionKind::uuid_from_blob, Value(forms::uuid_from_bytes(b.data())));
+      return converted(CoercionKind::uuid_from_blob, Value(keel::detail::uuid_text(b.data())));
     }
     default: return incompatible(v, t);
   }

@@ -168,18 +168,6 @@ bool is_uuid_text(std::string_view s) noexcept {
   return true;
 }
 
-std::string uuid_from_bytes(const std::uint8_t* bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    out += kHex[bytes[i] >> 4];
-    out += kHex[bytes[i] & 0xF];
-  }
-  return out;
-}
-
 // ---- JSON --------------------------------------------------------------------
 
 namespace {

@@ -62,10 +62,8 @@ std::string real_text(double d);
 
 // ---- UUIDs -------------------------------------------------------------------
 
-// True for 8-4-4-4-12 hex digits, any case.
+// True for 8-4-4-4-12 hex digits, any case. (The text of 16 bytes: value/uuid.hpp.)
 bool is_uuid_text(std::string_view s) noexcept;
-// The canonical lowercase text of 16 bytes.
-std::string uuid_from_bytes(const std::uint8_t* bytes);
 
 // ---- JSON --------------------------------------------------------------------
 

@@ -11,6 +11,7 @@
 
 #include "keel/error.hpp"
 #include "keel/value.hpp"
+#include "value/uuid.hpp"
 
 namespace keel {
 
@@ -316,6 +317,18 @@ Decimal to_decimal(const Value& v, const Label& what) {
   }
   // A real is refused: its decimal expansion is not the number that was meant.
   mismatch(v, what, "decimal");
+}
+
+std::string uuid_text(const std::uint8_t* bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += kHex[bytes[i] >> 4];
+    out += kHex[bytes[i] & 0xF];
+  }
+  return out;
 }
 
 }  // namespace detail

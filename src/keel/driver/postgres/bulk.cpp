@@ -55,23 +55,9 @@ class PgBulkInsert final : public BulkInsert {
     sql_ = fmt::format("COPY {} ({}) FROM STDIN{}", quoted_table_, list,
                        binary_ ? " (FORMAT binary)" : "");
 
-    conn_.status_before_ = libpq().PQtransactionStatus(conn_.conn_);
-    if (libpq().PQsendQuery(conn_.conn_, sql_.c_str()) == 0) conn_.throw_connection_lost(sql_);
-    conn_.flush();
-    // Not next_result(): it refuses COPY FROM STDIN, which is what we want here.
-    while (libpq().PQisBusy(conn_.conn_) != 0 && !conn_.broken()) conn_.wait_readable();
-    Result first(libpq().PQgetResult(conn_.conn_));
-    if (first && libpq().PQresultStatus(first.get()) == PGRES_COPY_IN) {
-      busy_ = fmt::format("a bulk insert into {} (finish() it or destroy it)", quoted_table_);
-      conn_.copying_ = &busy_;
-      copying_ = true;
-    } else {
-      while (conn_.next_result()) {
-      }
-      if (!first || libpq().PQresultStatus(first.get()) != PGRES_FATAL_ERROR)
-        conn_.throw_connection_lost(sql_);
-      conn_.throw_result_error(first.get(), sql_);
-    }
+    busy_ = fmt::format("a bulk insert into {} (finish() it or destroy it)", quoted_table_);
+    conn_.start_copy(sql_, PGRES_COPY_IN, &busy_);
+    copying_ = true;
     buffer_.reserve(kChunk + 64 * 1024);
     if (binary_) append_copy_header(buffer_);
   }

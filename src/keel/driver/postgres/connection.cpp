@@ -664,24 +664,43 @@ void PgConnection::check_not_copying(std::string_view sql) const {
         *copying_, sql_excerpt(sql)));
 }
 
-// The extended protocol takes one statement; the server says so as a syntax error.
-// Where the SQL visibly holds several, the application needs execute_script().
-static void check_one_statement(const SqlError& e, std::string_view sql) {
-  if (e.sqlstate() == "42601" && rewrite_placeholders(sql).several_statements)
-    throw UsageError(fmt::format(
-        "execute()/query() run one statement, and this SQL holds several (nothing was run): "
-        "use execute_script() for scripts without parameters: {}",
-        sql_excerpt(sql)));
+void PgConnection::start_copy(const std::string& sql, ExecStatusType mode,
+                              const std::string* busy) {
+  status_before_ = libpq().PQtransactionStatus(conn_);
+  if (libpq().PQsendQuery(conn_, sql.c_str()) == 0) throw_connection_lost(sql);
+  flush();
+  // Not next_result(): it refuses COPY FROM STDIN, and a COPY's first result is its start.
+  while (libpq().PQisBusy(conn_) != 0 && !broken()) wait_readable();
+  Result first(libpq().PQgetResult(conn_));
+  if (first && libpq().PQresultStatus(first.get()) == mode) {
+    copying_ = busy;
+    return;
+  }
+  while (next_result()) {
+  }
+  if (!first || libpq().PQresultStatus(first.get()) != PGRES_FATAL_ERROR)
+    throw_connection_lost(sql);
+  throw_result_error(first.get(), sql);
+}
+
+// start() for execute(), query() and query_all(). The extended protocol takes one
+// statement, and the server says so as a syntax error; where the SQL visibly holds
+// several, the application needs execute_script().
+Result PgConnection::start_one(std::string_view sql, const Params& params, bool single_row) {
+  try {
+    return start(sql, params, single_row);
+  } catch (const SqlError& e) {
+    if (e.sqlstate() == "42601" && rewrite_placeholders(sql).several_statements)
+      throw UsageError(fmt::format(
+          "execute()/query() run one statement, and this SQL holds several (nothing was run): "
+          "use execute_script() for scripts without parameters: {}",
+          sql_excerpt(sql)));
+    throw;
+  }
 }
 
 std::int64_t PgConnection::execute(std::string_view sql, const Params& params) {
-  Result r;
-  try {
-    r = start(sql, params, false);
-  } catch (const SqlError& e) {
-    check_one_statement(e, sql);
-    throw;
-  }
+  Result r = start_one(sql, params, false);
   std::int64_t affected = 0;
   // Rows a SELECT returned (or CREATE TABLE AS wrote) are not "affected" rows.
   if (std::strncmp(libpq().PQcmdStatus(r.get()), "SELECT", 6) != 0) {
@@ -694,13 +713,7 @@ std::int64_t PgConnection::execute(std::string_view sql, const Params& params) {
 }
 
 Rows PgConnection::query(std::string_view sql, const Params& params) {
-  Result first;
-  try {
-    first = start(sql, params, true);
-  } catch (const SqlError& e) {
-    check_one_statement(e, sql);
-    throw;
-  }
+  Result first = start_one(sql, params, true);
   Statement* statement = last_statement_;
   bool may_cancel = status_before_ == PQTRANS_IDLE &&
                     (statement != nullptr ? statement->read_only : read_only(first_keyword(sql)));
@@ -711,13 +724,7 @@ Rows PgConnection::query(std::string_view sql, const Params& params) {
 }
 
 std::vector<Row> PgConnection::query_all(std::string_view sql, const Params& params) {
-  Result result;
-  try {
-    result = start(sql, params, false);
-  } catch (const SqlError& e) {
-    check_one_statement(e, sql);
-    throw;
-  }
+  Result result = start_one(sql, params, false);
   Statement* statement = last_statement_;
   Result failed;
   while (Result more = next_result()) {

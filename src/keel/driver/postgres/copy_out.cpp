@@ -15,6 +15,7 @@
 
 #include "driver/postgres/pg_connection.hpp"
 #include "keel/error.hpp"
+#include "value/uuid.hpp"
 
 namespace keel::driver::pg {
 
@@ -165,18 +166,6 @@ std::string numeric_text(const char* p, std::size_t n) {
   return out;
 }
 
-std::string uuid_text(const unsigned char* b) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    out += kHex[b[i] >> 4];
-    out += kHex[b[i] & 0xF];
-  }
-  return out;
-}
-
 void decode(Field f, const char* p, std::size_t n, Value& out) {
   auto need = [&](std::size_t size) {
     if (n != size)
@@ -229,7 +218,7 @@ void decode(Field f, const char* p, std::size_t n, Value& out) {
       return;
     case Field::uuid:
       need(16);
-      assign_text<std::string>(out, uuid_text(reinterpret_cast<const unsigned char*>(p)));
+      assign_text<std::string>(out, keel::detail::uuid_text(reinterpret_cast<const std::uint8_t*>(p)));
       return;
     case Field::text: assign_text<std::string>(out, std::string_view(p, n)); return;
     case Field::unsupported: break;
@@ -244,22 +233,9 @@ class PgCopyReader final : public detail::Cursor {
   PgCopyReader(PgConnection& conn, std::string sql, std::vector<Field> fields,
                std::shared_ptr<const std::vector<std::string>> names)
       : conn_(conn), sql_(std::move(sql)), fields_(std::move(fields)), names_(std::move(names)) {
-    conn_.status_before_ = libpq().PQtransactionStatus(conn_.conn_);
-    if (libpq().PQsendQuery(conn_.conn_, sql_.c_str()) == 0) conn_.throw_connection_lost(sql_);
-    conn_.flush();
-    while (libpq().PQisBusy(conn_.conn_) != 0 && !conn_.broken()) conn_.wait_readable();
-    Result first(libpq().PQgetResult(conn_.conn_));
-    if (first && libpq().PQresultStatus(first.get()) == PGRES_COPY_OUT) {
-      busy_ = fmt::format("a bulk read ({}; read its rows to the end or destroy them)", sql_);
-      conn_.copying_ = &busy_;
-      open_ = true;
-      return;
-    }
-    while (conn_.next_result()) {
-    }
-    if (!first || libpq().PQresultStatus(first.get()) != PGRES_FATAL_ERROR)
-      conn_.throw_connection_lost(sql_);
-    conn_.throw_result_error(first.get(), sql_);
+    busy_ = fmt::format("a bulk read ({}; read its rows to the end or destroy them)", sql_);
+    conn_.start_copy(sql_, PGRES_COPY_OUT, &busy_);
+    open_ = true;
   }
 
   ~PgCopyReader() override {

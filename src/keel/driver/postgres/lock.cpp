@@ -94,11 +94,15 @@ class PgLock final : public InstanceLock {
   std::optional<std::string> restore_app_;
 };
 
+// pg_locks' (classid, objid) of a bigint advisory key: its high and low 32 bits
+// (with objsubid = 1).
+Params key_columns(std::int64_t key) {
+  auto k = static_cast<std::uint64_t>(key);
+  return {static_cast<std::int64_t>(k >> 32), static_cast<std::int64_t>(k & 0xffffffffu)};
+}
+
 // Who holds advisory lock `key`: "pid 1234 on host H (PostgreSQL backend …)".
 std::string describe_holder(Connection& conn, std::int64_t key) {
-  auto k = static_cast<std::uint64_t>(key);
-  // A bigint advisory key is stored as classid = high 32 bits, objid = low 32 bits,
-  // objsubid = 1.
   auto row = conn.query(
                      "SELECT a.pid, a.application_name, host(a.client_addr) AS addr, "
                      "to_char(a.backend_start AT TIME ZONE 'UTC', "
@@ -108,8 +112,7 @@ std::string describe_holder(Connection& conn, std::int64_t key) {
                      "AND l.database = (SELECT oid FROM pg_database "
                      "WHERE datname = current_database()) "
                      "AND l.classid::bigint = ? AND l.objid::bigint = ? LIMIT 1",
-                     {static_cast<std::int64_t>(k >> 32),
-                      static_cast<std::int64_t>(k & 0xffffffffu)})
+                     key_columns(key))
                  .one();
   if (!row) return "another session (its details are not visible to this database role)";
   auto backend = row->get<std::int64_t>("pid");
@@ -186,12 +189,10 @@ std::unique_ptr<InstanceLock> lock_postgres_on(Connection& conn, const Config& c
   std::int64_t key = lock_key(conn, name);
   // Advisory locks nest within a session, so a second take on the same session would
   // succeed where any other holder is refused (as a second flock is on SQLite).
-  auto k = static_cast<std::uint64_t>(key);
   auto row = conn.query("SELECT current_setting('application_name'), EXISTS (SELECT 1 FROM "
                         "pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND "
                         "granted AND objsubid = 1 AND classid::bigint = ? AND objid::bigint = ?)",
-                        {static_cast<std::int64_t>(k >> 32),
-                         static_cast<std::int64_t>(k & 0xffffffffu)})
+                        key_columns(key))
                  .one();
   std::string own_name = row ? row->get<std::optional<std::string>>(0).value_or("") : "";
   if (row && row->get<bool>(1))

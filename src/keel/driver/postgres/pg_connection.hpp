@@ -84,6 +84,10 @@ class PgConnection final : public Connection {
   friend class PgCopyReader;
   // Refuses another statement while a COPY owns the connection.
   void check_not_copying(std::string_view sql) const;
+  // Sends `sql`, a COPY, and waits until the server enters `mode` (PGRES_COPY_IN or
+  // PGRES_COPY_OUT); from then on other statements are refused naming `*busy`, until
+  // the caller clears copying_. Throws the server's error if the COPY is refused.
+  void start_copy(const std::string& sql, ExecStatusType mode, const std::string* busy);
 
  private:
   struct Statement {
@@ -112,6 +116,9 @@ class PgConnection final : public Connection {
   // Sends a statement and returns its first result; a failure is thrown, after one
   // retry when a cached plan went stale outside a transaction.
   Result start(std::string_view sql, const Params& params, bool single_row);
+  // start() for one statement of execute()/query(): SQL holding several is refused
+  // with a message pointing at execute_script().
+  Result start_one(std::string_view sql, const Params& params, bool single_row);
   // Runs statements with the simple protocol; returns the last result with rows
   // (else the last result) and throws the first error.
   Result simple(std::string_view sql);
